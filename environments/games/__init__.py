@@ -1,0 +1,1 @@
+"""Game environments: OpenSpiel games and the Game of 24."""

@@ -1,0 +1,1 @@
+"""Isolated code execution. Imports nothing else of the project."""
