@@ -1,0 +1,162 @@
+"""An exact Game of 24 solver, solution counts and a seeded puzzle generator.
+
+Everything is memoised over sorted multisets of Fractions and walks the same move list as the
+environment (`arith.combinations`), so "solvable" means solvable by playing legal moves.
+The environment never calls this module: rewards do not leak the solver.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from functools import lru_cache
+
+from treeagent.environments.games.arith import Combine, combinations, fmt
+
+__all__ = [
+    "KNOWN_UNSOLVABLE",
+    "count_solutions",
+    "difficulty",
+    "generate_puzzles",
+    "solve24",
+    "solve24_steps",
+    "solve_rate",
+]
+
+KNOWN_UNSOLVABLE: tuple[int, ...] = (1, 1, 1, 1)
+_CACHE = 1 << 18
+
+
+def _key(numbers: Iterable[Fraction | int]) -> tuple[Fraction, ...]:
+    return tuple(sorted(Fraction(n) for n in numbers))
+
+
+@lru_cache(maxsize=_CACHE)
+def _first_move(numbers: tuple[Fraction, ...], target: Fraction) -> Combine | None:
+    """A move from which `target` stays reachable, or None."""
+    if len(numbers) == 1:
+        return None
+    for move, result, rest in combinations(numbers):
+        child = tuple(sorted((*rest, result)))
+        if (len(child) == 1 and result == target) or (len(child) > 1 and _first_move(child, target)):
+            return move
+    return None
+
+
+@lru_cache(maxsize=_CACHE)
+def _counts(numbers: tuple[Fraction, ...], target: Fraction) -> tuple[int, int, float]:
+    """(winning move sequences, all move sequences, chance a uniform random player wins)."""
+    if len(numbers) == 1:
+        won = int(numbers[0] == target)
+        return won, 1, float(won)
+    wins = total = 0
+    rate = 0.0
+    moves = 0
+    for _, result, rest in combinations(numbers):
+        w, t, r = _counts(tuple(sorted((*rest, result))), target)
+        wins, total, rate, moves = wins + w, total + t, rate + r, moves + 1
+    return wins, total, rate / moves if moves else 0.0
+
+
+def solve24_steps(numbers: Sequence[Fraction | int], target: Fraction | int = 24) -> list[Combine] | None:
+    """Moves that reach `target` (playable one by one in `Game24Env`), or None if none exist."""
+    state, goal = _key(numbers), Fraction(target)
+    if len(state) == 1:
+        return [] if state[0] == goal else None
+    steps: list[Combine] = []
+    while len(state) > 1:
+        move = _first_move(state, goal)
+        if move is None:
+            return None
+        steps.append(move)
+        rest = list(state)
+        rest.remove(move.left)
+        rest.remove(move.right)
+        state = tuple(sorted((*rest, move.result)))
+    return steps
+
+
+def solve24(numbers: Sequence[Fraction | int], target: Fraction | int = 24) -> str | None:
+    """One expression over `numbers` (each used once) equal to `target`, e.g. "(4 * 6) * (3 - 2)"."""
+    steps = solve24_steps(numbers, target)
+    if steps is None:
+        return None
+    pool: list[tuple[Fraction, str]] = [(v, _literal(v)) for v in _key(numbers)]
+    for move in steps:
+        left = _take(pool, move.left)
+        right = _take(pool, move.right)
+        pool.append((move.result, f"({left} {move.op} {right})"))
+    text = pool[0][1]
+    return text[1:-1] if text.startswith("(") and len(steps) > 0 else text
+
+
+def _literal(value: Fraction) -> str:
+    return fmt(value) if value.denominator == 1 and value >= 0 else f"({fmt(value)})"
+
+
+def _take(pool: list[tuple[Fraction, str]], value: Fraction) -> str:
+    for i, (v, text) in enumerate(pool):
+        if v == value:
+            del pool[i]
+            return text
+    raise AssertionError(f"solver step uses {value}, which is not available")  # pragma: no cover
+
+
+def count_solutions(numbers: Sequence[Fraction | int], target: Fraction | int = 24) -> int:
+    """How many move sequences (as `Game24Env.legal_actions` lists them) end at `target`."""
+    return _counts(_key(numbers), Fraction(target))[0]
+
+
+def solve_rate(numbers: Sequence[Fraction | int], target: Fraction | int = 24) -> float:
+    """The exact chance that picking a uniformly random legal move at every step reaches `target`."""
+    return _counts(_key(numbers), Fraction(target))[2]
+
+
+def difficulty(numbers: Sequence[Fraction | int], target: Fraction | int = 24) -> float:
+    """1 - solve_rate: 0 for puzzles a random player always solves, 1 for unsolvable ones."""
+    return 1.0 - solve_rate(numbers, target)
+
+
+def generate_puzzles(
+    n: int,
+    seed: int = 0,
+    *,
+    solvable: bool = True,
+    min_difficulty: float = 0.0,
+    low: int = 1,
+    high: int = 13,
+    size: int = 4,
+    target: int = 24,
+) -> list[tuple[int, ...]]:
+    """`n` distinct puzzles (sorted tuples of `size` numbers in [low, high]) in a seeded order.
+
+    Every multiset is enumerated once and shuffled with `random.Random(seed)`, so the result is
+    reproducible and the call always ends; asking for more puzzles than exist raises ValueError.
+    `min_difficulty` (see `difficulty`) keeps only puzzles a random player solves rarely.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if not 0.0 <= min_difficulty <= 1.0:
+        raise ValueError(f"min_difficulty is a probability in [0, 1], got {min_difficulty}")
+    if low > high or size < 1:
+        raise ValueError(f"need low <= high and size >= 1, got low={low}, high={high}, size={size}")
+    pool = list(itertools.combinations_with_replacement(range(low, high + 1), size))
+    random.Random(seed).shuffle(pool)
+    found: list[tuple[int, ...]] = []
+    for numbers in pool:
+        if len(found) == n:
+            break
+        if (solve24_steps(numbers, target) is not None) != solvable:
+            continue
+        if solvable and difficulty(numbers, target) < min_difficulty:
+            continue
+        found.append(numbers)
+    if len(found) < n:
+        kind = "solvable" if solvable else "unsolvable"
+        raise ValueError(
+            f"only {len(found)} {kind} puzzles of {size} numbers in [{low}, {high}] with difficulty >= "
+            f"{min_difficulty}; asked for {n}. Lower n or min_difficulty, or widen the range."
+        )
+    return found
