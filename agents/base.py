@@ -60,6 +60,9 @@ class NodeView:
     #: lessons from failed trajectories (LATS / Reflexion), newest last.
     lessons: Sequence[str] = ()
     usage: UsageSink | None = None
+    #: a seed for this node's randomness, derived from the search seed and the node's place in the
+    #: tree: the same node gets the same seed when a search is re-run or resumed.
+    seed: int = 0
 
     @property
     def state(self) -> Any:

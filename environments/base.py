@@ -111,6 +111,14 @@ class Environment(ABC, Generic[S, A]):
         """
         raise NotImplementedError(f"{type(self).__name__} has no synchronous step")
 
+    def advance(self, state: S, action: A) -> Step[S]:
+        """A synchronous step for simulations, with an action taken from `legal_actions(state)`.
+
+        Random rollouts call this thousands of times per second; an environment may skip the
+        legality check and the observation text here. By default it is `step_now`.
+        """
+        return self.step_now(state, action)
+
     def legal_actions(self, state: S) -> list[A] | None:
         """The finite list of legal actions in `state`, or None when the action space is open."""
         return None
@@ -135,10 +143,15 @@ class Environment(ABC, Generic[S, A]):
 
     def action_key(self, action: A) -> str:
         """A canonical string for de-duplicating actions and keying caches."""
+        if type(action) is int or type(action) is str:
+            return repr(action)
         return json.dumps(self.encode_action(action), sort_keys=True, default=str)
 
-    def action_text(self, action: A) -> str:
-        """A short human-readable form of the action (prompts, tree viewer)."""
+    def action_text(self, action: A, state: S | None = None) -> str:
+        """A short human-readable form of the action (prompts, tree viewer).
+
+        `state` is the state the action is taken in, for games whose notation depends on it.
+        """
         encoded = self.encode_action(action)
         return encoded if isinstance(encoded, str) else json.dumps(encoded, default=str)
 

@@ -1,1 +1,37 @@
-"""treeagent."""
+"""Search: the tree, budgets, traces and the controllers (best-first, DFSDT, MCTS, beam)."""
+
+from treeagent.search.beam import Beam
+from treeagent.search.best_first import BestFirst
+from treeagent.search.budget import Budget, Meter, Stats
+from treeagent.search.controller import Controller
+from treeagent.search.dfsdt import DFSDT
+from treeagent.search.mcts import MCTS, best_child
+from treeagent.search.node import Node, Status, Tree
+from treeagent.search.result import SearchResult
+from treeagent.search.run import SearchRun
+from treeagent.search.trace import ResumeCache, TraceError, TraceWriter, last_run, read_records
+
+CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (BestFirst, DFSDT, MCTS, Beam)}
+
+__all__ = [
+    "CONTROLLERS",
+    "DFSDT",
+    "MCTS",
+    "Beam",
+    "BestFirst",
+    "Budget",
+    "Controller",
+    "Meter",
+    "Node",
+    "ResumeCache",
+    "SearchResult",
+    "SearchRun",
+    "Stats",
+    "Status",
+    "TraceError",
+    "TraceWriter",
+    "Tree",
+    "best_child",
+    "last_run",
+    "read_records",
+]

@@ -1,0 +1,129 @@
+"""How much a search may spend, and the meter that counts what it has spent.
+
+`Budget` is the user-facing config (validated); `Meter` is the counter the controller checks
+before each expansion. Expansions and environment steps are reserved before they start, so a
+search stops exactly at those limits even with concurrent expansions. LLM calls, tokens and wall
+time are checked before each expansion (a call already under way finishes and is counted).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from treeagent.agents.base import Usage
+
+
+class Budget(BaseModel):
+    """Limits for one search; None means no limit on that resource."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_expansions: int | None = Field(default=None, ge=1)
+    max_llm_calls: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_env_steps: int | None = Field(default=None, ge=1)
+    max_seconds: float | None = Field(default=None, gt=0)
+
+    def is_bounded(self) -> bool:
+        return any(v is not None for v in self.model_dump().values())
+
+
+@dataclass(slots=True)
+class Stats:
+    """What a search spent and did (reported in `SearchResult.stats` and the trace)."""
+
+    expansions: int = 0
+    replayed_expansions: int = 0
+    evaluations: int = 0
+    env_steps: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    llm_seconds: float = 0.0
+    failed_nodes: int = 0
+    simulations: int = 0
+    wall_seconds: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tokens"] = self.tokens
+        return data
+
+
+class Meter:
+    """Counts spending against a `Budget`; also the `UsageSink` that LLM clients charge."""
+
+    __slots__ = ("_record_llm", "budget", "started", "stats", "stop_reason")
+
+    def __init__(self, budget: Budget, record_llm: Any = None) -> None:
+        self.budget = budget
+        self.stats = Stats()
+        self.started = time.monotonic()
+        self.stop_reason: str | None = None
+        self._record_llm = record_llm
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def exhausted(self) -> bool:
+        """True when no further expansion may start; sets `stop_reason`."""
+        if self.stop_reason is not None:
+            return True
+        b, s = self.budget, self.stats
+        if b.max_expansions is not None and s.expansions >= b.max_expansions:
+            self.stop_reason = "max_expansions"
+        elif b.max_llm_calls is not None and s.llm_calls >= b.max_llm_calls:
+            self.stop_reason = "max_llm_calls"
+        elif b.max_tokens is not None and s.tokens >= b.max_tokens:
+            self.stop_reason = "max_tokens"
+        elif b.max_env_steps is not None and s.env_steps >= b.max_env_steps:
+            self.stop_reason = "max_env_steps"
+        elif b.max_seconds is not None and self.elapsed() >= b.max_seconds:
+            self.stop_reason = "max_seconds"
+        return self.stop_reason is not None
+
+    def try_expand(self) -> bool:
+        """Reserve one expansion; False (and nothing reserved) when the budget is spent."""
+        if self.exhausted():
+            return False
+        self.stats.expansions += 1
+        return True
+
+    def try_env_step(self) -> bool:
+        """Reserve one environment step; False when the step budget is spent."""
+        limit = self.budget.max_env_steps
+        if limit is not None and self.stats.env_steps >= limit:
+            return False
+        self.stats.env_steps += 1
+        return True
+
+    def charge_llm(self, usage: Usage, record: dict[str, Any] | None = None) -> None:
+        s = self.stats
+        s.llm_calls += 1
+        s.prompt_tokens += usage.prompt_tokens
+        s.completion_tokens += usage.completion_tokens
+        s.cached_tokens += usage.cached_tokens
+        s.llm_seconds += usage.latency_s
+        if self._record_llm is not None:
+            rec = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "cached_tokens": usage.cached_tokens,
+                "latency_s": round(usage.latency_s, 4),
+            }
+            if record:
+                rec.update(record)
+            self._record_llm(rec)
+
+    def finish(self) -> Stats:
+        self.stats.wall_seconds = round(self.elapsed(), 4)
+        return self.stats

@@ -1,0 +1,156 @@
+"""The base class of the search controllers: wiring a run, its budget, trace and result."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from treeagent.agents.base import Evaluator, Policy, Reflector
+from treeagent.environments.base import Environment, Task
+from treeagent.search.budget import Budget, Meter
+from treeagent.search.node import Node
+from treeagent.search.result import SearchResult
+from treeagent.search.run import SearchRun
+from treeagent.search.trace import ResumeCache, TraceWriter, run_record
+
+
+class Controller(ABC):
+    """Decides which node to expand next; `SearchRun` does the expanding.
+
+    Every controller takes a policy (proposes actions), an optional evaluator (scores nodes; by
+    default the environment's reward), a budget, a concurrency limit (expansions and evaluations
+    under way at once), a seed, and optionally a trace file to write (and resume from).
+    """
+
+    name: ClassVar[str] = "controller"
+
+    def __init__(
+        self,
+        policy: Policy,
+        evaluator: Evaluator | None = None,
+        *,
+        reflector: Reflector | None = None,
+        budget: Budget | dict[str, Any] | None = None,
+        concurrency: int = 1,
+        seed: int = 0,
+        max_depth: int = 20,
+        trace: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+        step_timeout: float | None = None,
+    ) -> None:
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must have an async propose(view, k) method; got {type(policy).__name__}")
+        if evaluator is not None and not isinstance(evaluator, Evaluator):
+            raise TypeError(f"evaluator must have an async value(view) method; got {type(evaluator).__name__}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if max_depth < 1:
+            raise ValueError(f"max_depth must be at least 1, got {max_depth}")
+        if resume and trace is None:
+            raise ValueError("resume=True needs trace=PATH: the trace of the run to resume")
+        self.policy = policy
+        self.evaluator = evaluator
+        self.reflector = reflector
+        self.budget = budget if isinstance(budget, Budget) else Budget(**(budget or {}))
+        self.concurrency = concurrency
+        self.seed = seed
+        self.max_depth = max_depth
+        self.trace_path = Path(trace) if trace is not None else None
+        self.resume = resume
+        self.step_timeout = step_timeout
+
+    def config(self) -> dict[str, Any]:
+        """The knobs of this controller, as written to the trace."""
+        return {
+            "budget": self.budget.model_dump(exclude_none=True),
+            "concurrency": self.concurrency,
+            "seed": self.seed,
+            "max_depth": self.max_depth,
+            "policy": type(self.policy).__name__,
+            "evaluator": type(self.evaluator).__name__ if self.evaluator is not None else None,
+            "reflector": type(self.reflector).__name__ if self.reflector is not None else None,
+        }
+
+    async def run(self, env: Environment[Any, Any], task: Task) -> SearchResult:
+        """Search `task` in `env` until it is solved, the tree is exhausted or the budget is spent."""
+        cache = ResumeCache.load(self.trace_path, self.name, task.id) if self.resume and self.trace_path else None
+        writer = TraceWriter(self.trace_path) if self.trace_path is not None else None
+        meter = Meter(self.budget, writer_llm(writer))
+        try:
+            if writer is not None:
+                writer.write(
+                    run_record(
+                        self.name,
+                        self.config(),
+                        task.model_dump(mode="json"),
+                        env.name,
+                        self.seed,
+                        cache is not None,
+                    )
+                )
+            root_step = await env.reset(task)
+            run = SearchRun(
+                env=env,
+                task=task,
+                root_step=root_step,
+                policy=self.policy,
+                evaluator=self.evaluator,
+                reflector=self.reflector,
+                meter=meter,
+                seed=self.seed,
+                trace=writer,
+                cache=cache,
+                step_timeout=self.step_timeout,
+            )
+            if not root_step.terminal:
+                await self.search(run)
+            best = self.best(run)
+            for node in best.path():
+                run.text_of(node)
+            solved = run.solution is not None or best.solved
+            stop_reason = "solved" if solved else meter.stop_reason or "exhausted"
+            result = SearchResult(
+                controller=self.name,
+                task=task,
+                solved=solved,
+                best=best,
+                tree=run.tree,
+                stats=meter.finish(),
+                stop_reason=stop_reason,
+                trace_path=self.trace_path,
+            )
+            if writer is not None:
+                writer.write({"type": "end", **result.summary(), "visits": _visit_table(run)})
+            return result
+        finally:
+            if writer is not None:
+                writer.close()
+
+    @abstractmethod
+    async def search(self, run: SearchRun) -> None:
+        """Grow `run.tree` until done; set `run.solution` when a node solves the task."""
+
+    def best(self, run: SearchRun) -> Node:
+        """The node whose path the result reports."""
+        return run.solution or run.tree.best_leaf()
+
+
+def writer_llm(writer: TraceWriter | None) -> Any:
+    if writer is None:
+        return None
+
+    def record(rec: dict[str, Any]) -> None:
+        writer.write({"type": "llm", **rec})
+
+    return record
+
+
+def _visit_table(run: SearchRun) -> list[list[Any]]:
+    """Per-node statistics at the end of the run, for the viewer: [id, visits, value_sum, value]."""
+    return [
+        [n.id, n.visits, round(n.value_sum, 6), None if n.value is None else round(n.value, 6)]
+        for n in run.tree.nodes
+        if n.visits or n.value is not None
+    ]

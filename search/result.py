@@ -1,0 +1,63 @@
+"""What a search returns: the best trajectory, whether it solved the task, the tree and the stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from treeagent.environments.base import Task
+from treeagent.search.budget import Stats
+from treeagent.search.node import Node, Tree
+
+
+@dataclass
+class SearchResult:
+    """The outcome of `Controller.run`.
+
+    best: the solved node if the search solved the task, else the most promising node it found.
+    stop_reason: "solved", "exhausted" (nothing left to expand), or the budget limit that was hit.
+    """
+
+    controller: str
+    task: Task
+    solved: bool
+    best: Node
+    tree: Tree
+    stats: Stats
+    stop_reason: str
+    trace_path: Path | None = None
+
+    @property
+    def best_path(self) -> list[Node]:
+        return self.best.path()
+
+    @property
+    def best_actions(self) -> list[Any]:
+        return [node.action for node in self.best_path[1:]]
+
+    @property
+    def best_texts(self) -> list[str]:
+        return [node.text for node in self.best_path[1:]]
+
+    @property
+    def best_value(self) -> float:
+        node = self.best
+        if node.value is not None:
+            return node.value
+        return node.mean_value
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready digest (the `end` record of the trace)."""
+        return {
+            "controller": self.controller,
+            "task": self.task.id,
+            "solved": self.solved,
+            "stop_reason": self.stop_reason,
+            "best": self.best.id,
+            "best_path": [n.id for n in self.best_path],
+            "best_actions": self.best_texts,
+            "best_value": round(self.best_value, 6),
+            "nodes": len(self.tree),
+            "stats": self.stats.as_dict(),
+        }

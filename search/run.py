@@ -1,0 +1,380 @@
+"""The state of one search and the operations every controller shares.
+
+`SearchRun` expands nodes (policy -> environment steps -> children), evaluates them, charges the
+budget, writes the trace and answers from the resume cache. Faults are contained here: a policy,
+environment or evaluator that raises marks that node failed (the error is kept) and the search
+goes on. Controllers (best-first, DFSDT, MCTS, beam) only decide *which* node to work on next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from treeagent.agents.base import Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep
+from treeagent.environments.base import Environment, Step, Task
+from treeagent.search.budget import Meter
+from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
+from treeagent.search.trace import OBSERVATION_CHARS, ResumeCache, TraceWriter
+
+_SEED_MIX = 0x9E3779B1
+
+
+def error_text(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class SearchRun:
+    """One search of one task; created by `Controller.run`, discarded after it."""
+
+    def __init__(
+        self,
+        *,
+        env: Environment[Any, Any],
+        task: Task,
+        root_step: Step[Any],
+        policy: Policy,
+        evaluator: Evaluator | None,
+        reflector: Reflector | None,
+        meter: Meter,
+        seed: int,
+        trace: TraceWriter | None,
+        cache: ResumeCache | None,
+        step_timeout: float | None,
+    ) -> None:
+        self.env = env
+        self.task = task
+        self.policy = policy
+        self.evaluator = evaluator
+        self.reflector = reflector
+        self.meter = meter
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.trace = trace
+        self.cache = cache
+        self.step_timeout = step_timeout
+        self.lessons: list[str] = []
+        self.cheap = env.capabilities.cheap_clone
+        self.multi = env.capabilities.players > 1
+        to_play = root_step.to_play
+        root_mover = (to_play - 1) % env.capabilities.players if (self.multi and to_play is not None) else 0
+        self.tree = Tree(root_step, root_mover)
+        self.keyed = trace is not None or cache is not None
+        self._expansions_at: dict[int, int] = {}
+        self.solution: Node | None = None
+        if root_step.terminal:
+            self.tree.root.status = Status.TERMINAL
+        self.record_node(self.tree.root)
+
+    # -- views -----------------------------------------------------------------------------------
+    def view(self, node: Node, tried: Sequence[Any] = ()) -> NodeView:
+        assert node.step is not None
+        ordinal = self._expansions_at.get(node.id, 0)
+        return NodeView(
+            task=self.task,
+            env=self.env,
+            step=node.step,
+            depth=node.depth,
+            trajectory_source=lambda: self.trajectory(node),
+            mover=node.mover,
+            tried=tried,
+            lessons=tuple(self.lessons),
+            usage=self.meter,
+            seed=(self.seed * _SEED_MIX + node.id * 1_000_003 + ordinal) & 0x7FFFFFFF,
+        )
+
+    def trajectory(self, node: Node) -> list[TrajectoryStep]:
+        steps = []
+        for n in node.path()[1:]:
+            observation = n.step.observation if n.step is not None else (n.error or "")
+            reward = n.step.reward if n.step is not None else 0.0
+            steps.append(TrajectoryStep(n.action, self.text_of(n), observation, reward))
+        return steps
+
+    # -- expansion -------------------------------------------------------------------------------
+    async def expand(self, node: Node, k: int, tried: Sequence[Any] = (), lazy: bool = False) -> list[Node] | None:
+        """Ask the policy for up to k actions at `node` and step each into a child.
+
+        Returns the new children (possibly failed ones), or None when the budget allows no further
+        expansion. A node whose policy call raises becomes failed and gets no children. With
+        `lazy` (cheap environments only), children are created unstepped (`Status.NEW`) and
+        stepped by `materialize` when first selected, as OpenSpiel's MCTS does.
+        """
+        if not self.meter.try_expand():
+            return None
+        ordinal = self._expansions_at.get(node.id, 0)
+        self._expansions_at[node.id] = ordinal + 1
+        cache_key = f"{node.key}#{ordinal}" if self.keyed else ""
+        proposals = self._cached_proposals(cache_key)
+        if proposals is None:
+            try:
+                proposals = await self.policy.propose(self.view(node, tried), k)
+            except Exception as exc:  # a fault in one branch fails that node only
+                self.fail(node, f"policy failed: {error_text(exc)}")
+                return []
+            if self.trace is not None:
+                self.trace.write(
+                    {
+                        "type": "expand",
+                        "node": node.id,
+                        "key": cache_key,
+                        "proposals": [self._encode_proposal(p) for p in proposals],
+                    }
+                )
+        else:
+            self.meter.stats.replayed_expansions += 1
+        if node.status == Status.OPEN:
+            node.status = Status.EXPANDED
+        proposals = self._dedupe(node, proposals, k)
+        if lazy and self.cheap:
+            return [self._lazy_child(node, p) for p in proposals]
+        if self.cheap:
+            children = [self._child_now(node, p) for p in proposals]
+        else:
+            children = list(await asyncio.gather(*(self._child(node, p) for p in proposals)))
+        return [c for c in children if c is not None]
+
+    async def expand_and_evaluate(self, node: Node, k: int) -> list[Node]:
+        """Expand `node` and score its children concurrently (best-first and beam work this way)."""
+        children = await self.expand(node, k)
+        if not children:
+            return []
+        await asyncio.gather(*(self.evaluate(c) for c in children if not c.failed))
+        return children
+
+    def _dedupe(self, node: Node, proposals: list[Proposal], k: int) -> list[Proposal]:
+        if len(proposals) <= 1:
+            return proposals
+        seen = {self.env.action_key(c.action) for c in node.children if c.error is None}
+        unique: list[Proposal] = []
+        for p in proposals:
+            if p.error is not None or p.give_up:
+                unique.append(p)
+                continue
+            key = self.env.action_key(p.action)
+            if key not in seen:
+                seen.add(key)
+                unique.append(p)
+        return unique[: max(k, 1)]
+
+    def _mover(self, parent: Node) -> int:
+        assert parent.step is not None
+        to_play = parent.step.to_play
+        return to_play if (self.multi and to_play is not None) else 0
+
+    def _new_child(self, parent: Node, proposal: Proposal, step: Step[Any] | None, text: str) -> Node:
+        child = self.tree.add(parent, proposal.action, step, self._mover(parent), proposal.prior, text)
+        if self.keyed:
+            child.key = f"{parent.key}{KEY_SEPARATOR}{self.env.action_key(proposal.action)}"
+        return child
+
+    def _lazy_child(self, parent: Node, proposal: Proposal) -> Node:
+        if proposal.error is not None or proposal.give_up:
+            return self._failed_child(parent, proposal)
+        child = self._new_child(parent, proposal, None, proposal.text)
+        child.status = Status.NEW
+        return child
+
+    def materialize(self, node: Node) -> bool:
+        """Run the environment step of a lazily created node; False when the step budget is spent."""
+        if not self.meter.try_env_step():
+            return False
+        parent = node.parent
+        assert parent is not None and parent.step is not None
+        try:
+            step = self.env.step_now(parent.step.state, node.action)
+        except Exception as exc:
+            node.status = Status.OPEN
+            self.fail(node, error_text(exc))
+            return True
+        node.step = step
+        node.status = Status.TERMINAL if step.terminal else Status.OPEN
+        if self.trace is not None:
+            self.record_node(node)
+        return True
+
+    def _child_now(self, parent: Node, proposal: Proposal) -> Node | None:
+        """Synchronous child creation for cheap environments (the game hot path)."""
+        if proposal.error is not None or proposal.give_up:
+            return self._failed_child(parent, proposal)
+        if not self.meter.try_env_step():
+            return None
+        assert parent.step is not None
+        try:
+            step = self.env.step_now(parent.step.state, proposal.action)
+        except Exception as exc:
+            child = self._new_child(parent, proposal, None, proposal.text)
+            self.fail(child, error_text(exc))
+            return child
+        child = self._new_child(parent, proposal, step, proposal.text)
+        if step.terminal:
+            child.status = Status.TERMINAL
+        if self.trace is not None:
+            self.record_node(child)
+        return child
+
+    async def _child(self, parent: Node, proposal: Proposal) -> Node | None:
+        if proposal.error is not None or proposal.give_up:
+            return self._failed_child(parent, proposal)
+        if not self.meter.try_env_step():
+            return None
+        assert parent.step is not None
+        text = proposal.text or self.action_text(parent, proposal.action)
+        try:
+            coro = self.env.step(parent.step.state, proposal.action)
+            step = await (asyncio.wait_for(coro, self.step_timeout) if self.step_timeout else coro)
+        except TimeoutError:
+            child = self._new_child(parent, proposal, None, text)
+            self.fail(child, f"environment step timed out after {self.step_timeout} s")
+            return child
+        except Exception as exc:
+            child = self._new_child(parent, proposal, None, text)
+            self.fail(child, f"environment step failed: {error_text(exc)}")
+            return child
+        child = self._new_child(parent, proposal, step, text)
+        if step.terminal:
+            child.status = Status.TERMINAL
+        self.record_node(child)
+        return child
+
+    def _failed_child(self, parent: Node, proposal: Proposal) -> Node:
+        text = proposal.text or ("give up" if proposal.give_up else "unparseable reply")
+        child = self._new_child(parent, proposal, None, text)
+        child.give_up = proposal.give_up
+        self.fail(child, proposal.error or "gave up on this branch")
+        return child
+
+    def fail(self, node: Node, error: str) -> None:
+        node.status = Status.FAILED
+        node.error = error
+        node.value = 0.0
+        self.meter.stats.failed_nodes += 1
+        self.record_node(node)
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def terminal_value(self, node: Node) -> float:
+        """The exact value of a terminal node from its mover's side."""
+        step = node.step
+        assert step is not None
+        if step.returns is not None:
+            mover = node.mover or 0
+            return min(1.0, max(0.0, (step.returns[mover] + 1.0) / 2.0))
+        return min(1.0, max(0.0, step.reward))
+
+    async def evaluate(self, node: Node) -> float:
+        """The node's value in [0, 1] (also stored on `node.value`); failures are worth 0."""
+        if node.status == Status.FAILED:
+            return 0.0
+        if node.status == Status.TERMINAL:
+            value = self.terminal_value(node)
+            if value >= 1.0 and node.solved and self.solution is None:
+                self.solution = node
+        elif self.evaluator is None:
+            value = min(1.0, max(0.0, node.step.reward if node.step is not None else 0.0))
+        else:
+            cached = self.cache.values.get(node.key or "") if self.cache is not None else None
+            if cached is not None:
+                value = cached
+            else:
+                try:
+                    value = float(await self.evaluator.value(self.view(node)))
+                except Exception as exc:
+                    self.fail(node, f"evaluator failed: {error_text(exc)}")
+                    return 0.0
+                value = min(1.0, max(0.0, value))
+                self.meter.stats.evaluations += 1
+                if self.trace is not None:
+                    self.trace.write({"type": "value", "node": node.id, "key": node.key, "value": value})
+        node.value = value
+        return value
+
+    async def reflect(self, node: Node) -> None:
+        """Turn the failed trajectory ending at `node` into a lesson for later prompts."""
+        if self.reflector is None or node.step is None:
+            return
+        key = node.key or ""
+        lesson = self.cache.lessons.get(key) if self.cache is not None else None
+        if lesson is None:
+            try:
+                lesson = (await self.reflector.reflect(self.view(node))).strip()
+            except Exception as exc:
+                self.record({"type": "error", "node": node.id, "where": "reflector", "error": error_text(exc)})
+                return
+            if self.trace is not None:
+                self.trace.write({"type": "lesson", "node": node.id, "key": key, "text": lesson})
+        if lesson and lesson not in self.lessons:
+            self.lessons.append(lesson)
+
+    def action_text(self, parent: Node, action: Any) -> str:
+        try:
+            return self.env.action_text(action, parent.step.state if parent.step is not None else None)
+        except Exception:
+            return repr(action)
+
+    def text_of(self, node: Node) -> str:
+        """The node's action as text, computed on first use (the game hot path never needs it)."""
+        if not node.text and node.parent is not None and node.action is not None:
+            node.text = self.action_text(node.parent, node.action)
+        return node.text
+
+    # -- trace -------------------------------------------------------------------------------------
+    def record(self, record: dict[str, Any]) -> None:
+        if self.trace is not None:
+            self.trace.write(record)
+
+    def record_node(self, node: Node) -> None:
+        if self.trace is None:
+            return
+        step = node.step
+        self.trace.write(
+            {
+                "type": "node",
+                "id": node.id,
+                "parent": node.parent.id if node.parent is not None else None,
+                "depth": node.depth,
+                "action": self.env.encode_action(node.action) if node.parent is not None else None,
+                "text": self.text_of(node),
+                "mover": node.mover,
+                "prior": node.prior,
+                "status": node.status.name.lower(),
+                "error": node.error,
+                "give_up": node.give_up,
+                "reward": step.reward if step is not None else None,
+                "terminal": step.terminal if step is not None else None,
+                "returns": step.returns if step is not None else None,
+                "observation": step.observation[:OBSERVATION_CHARS] if step is not None else None,
+            }
+        )
+
+    def _encode_proposal(self, p: Proposal) -> dict[str, Any]:
+        return {
+            "action": self.env.encode_action(p.action) if p.error is None and not p.give_up else p.action,
+            "prior": p.prior,
+            "give_up": p.give_up,
+            "error": p.error,
+            "text": p.text,
+        }
+
+    def _cached_proposals(self, key: str) -> list[Proposal] | None:
+        if self.cache is None:
+            return None
+        raw = self.cache.proposals.get(key)
+        if raw is None:
+            return None
+        proposals = []
+        for item in raw:
+            ok = item.get("error") is None and not item.get("give_up")
+            action = self.env.decode_action(item["action"]) if ok else item["action"]
+            proposals.append(
+                Proposal(
+                    action,
+                    item.get("prior"),
+                    bool(item.get("give_up")),
+                    item.get("error"),
+                    item.get("text", ""),
+                )
+            )
+        return proposals

@@ -1,0 +1,144 @@
+"""Traces: every node, expansion, evaluation and LLM call of a search, appended as JSON lines.
+
+Each record is written and flushed as it happens, so a run that is killed loses nothing that
+finished. A trace can be read back to resume a search (`ResumeCache`) or to show it (`show`).
+A file may hold several runs (a resumed run appends a new `run` record); readers use the last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+TRACE_VERSION = 1
+OBSERVATION_CHARS = 4000
+
+
+class TraceError(Exception):
+    """The trace file is missing, unreadable or belongs to another search."""
+
+
+class TraceWriter:
+    """Appends records to a JSONL file, one flushed line each.
+
+    Writes are small and go to the OS page cache (no fsync), so they survive the process being
+    killed and cost microseconds: cheap enough to do inline in the event loop.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        self._file.write(json.dumps(record, default=_json_default, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The records of a trace file; a torn last line (the process was killed mid-write) is skipped."""
+    p = Path(path)
+    if not p.exists():
+        raise TraceError(f"no trace file at {p}; pass the path a search wrote with trace=...")
+    with p.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                if fh.readline() == "":
+                    return  # torn final line
+                raise TraceError(f"{p}:{number}: not a JSON line ({exc.msg}); is this a treeagent trace?") from None
+            if not isinstance(record, dict) or "type" not in record:
+                raise TraceError(f"{p}:{number}: not a treeagent trace record")
+            yield record
+
+
+def last_run(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of the last run in a trace file (from its last `run` record on)."""
+    runs: list[list[dict[str, Any]]] = []
+    for record in read_records(path):
+        if record["type"] == "run":
+            runs.append([])
+        if runs:
+            runs[-1].append(record)
+    if not runs:
+        raise TraceError(f"{path} holds no run record; it is empty or not a treeagent trace")
+    return runs[-1]
+
+
+@dataclass
+class ResumeCache:
+    """What earlier runs of the same search already computed, keyed by node path.
+
+    A resumed search runs again from the root with the same seed; where it reaches a node whose
+    expansion or value is recorded, it takes the recorded answer instead of calling the policy
+    or the evaluator again. Environment steps are replayed to rebuild the states.
+    """
+
+    proposals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict)
+    lessons: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.proposals)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], controller: str, task_id: str) -> ResumeCache:
+        cache = cls()
+        if not Path(path).exists():
+            return cache
+        for record in read_records(path):
+            kind = record["type"]
+            if kind == "run":
+                if record.get("controller") != controller or record.get("task", {}).get("id") != task_id:
+                    raise TraceError(
+                        f"{path} was written by a {record.get('controller')} search on task "
+                        f"{record.get('task', {}).get('id')!r}, not {controller} on {task_id!r}; "
+                        "resume with the same controller and task, or write to a new trace file"
+                    )
+            elif kind == "expand":
+                cache.proposals[record["key"]] = record["proposals"]
+            elif kind == "value":
+                cache.values[record["key"]] = record["value"]
+            elif kind == "lesson":
+                cache.lessons[record["key"]] = record["text"]
+        return cache
+
+
+def run_record(
+    controller: str, config: dict[str, Any], task: Any, env: str, seed: int, resumed: bool
+) -> dict[str, Any]:
+    return {
+        "type": "run",
+        "version": TRACE_VERSION,
+        "controller": controller,
+        "config": config,
+        "task": task,
+        "env": env,
+        "seed": seed,
+        "resumed": resumed,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
