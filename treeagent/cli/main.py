@@ -11,3 +11,6 @@ def version() -> None:
     from importlib.metadata import version as _version
 
     typer.echo(_version("treeagent"))
+
+
+app.command("serve")(__import__("treeagent.cli.serve", fromlist=["serve"]).serve)

@@ -1,0 +1,383 @@
+"""Async client for OpenAI-compatible endpoints, built to keep an inference engine saturated.
+
+One client is shared by a whole search: it holds the concurrency limit, the endpoint pool and the
+usage totals. `complete(messages, n=k)` asks for k siblings in one request (they share one prefill)
+and tops up with further requests when a server returns fewer choices than asked. Transient
+failures (connection errors, timeouts, 429, 5xx) are retried with exponential backoff and jitter,
+possibly on another endpoint; after the retries a clear `LLMUnavailableError` is raised, never a
+hang. Prompts over the model's context raise `ContextLengthError`. Every HTTP request is charged to
+the caller's `UsageSink` (the search's budget and trace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from pydantic import BaseModel, ConfigDict, Field
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from treeagent.agents.base import Usage, UsageSink
+from treeagent.agents.cassette import Cassette, request_key
+from treeagent.agents.endpoints import Endpoint, EndpointPool
+from treeagent.agents.llm_config import LLMConfig
+
+Message = dict[str, Any]
+
+
+class LLMError(RuntimeError):
+    """Base class of the client's errors."""
+
+
+class LLMUnavailableError(LLMError):
+    """No endpoint answered within the retries: the server is down, overloaded or its engine died."""
+
+
+class ContextLengthError(LLMError):
+    """The prompt (plus max_tokens) does not fit the model's context window."""
+
+
+class LLMRequestError(LLMError):
+    """The server rejected the request (4xx other than 429): a bug in the request, not a transient."""
+
+
+class Sampling(BaseModel):
+    """Sampling settings of one request. `seed` is off by default: vLLM CPU 0.32 crashes under
+    load on seeded requests whose prompt spans batches (see the project notes)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(default=0.8, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=256, ge=1)
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    logprobs: bool = False
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+
+
+@dataclass(slots=True)
+class Choice:
+    text: str
+    finish_reason: str | None
+    #: sum of the sampled tokens' log-probabilities, when requested and returned.
+    logprob: float | None = None
+    tokens: int | None = None
+
+
+@dataclass(slots=True)
+class Completion:
+    """The choices of one logical call (possibly several HTTP requests) and what it cost."""
+
+    choices: list[Choice]
+    usage: Usage
+    requests: int
+
+    @property
+    def texts(self) -> list[str]:
+        return [c.text for c in self.choices]
+
+
+@dataclass(slots=True)
+class LLMStats:
+    """Running totals over the client's life (benchmarks and summaries read these)."""
+
+    requests: int = 0
+    replayed: int = 0
+    retries: int = 0
+    top_ups: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    latency_s: float = 0.0
+    by_tag: dict[str, int] = field(default_factory=dict)
+
+
+_TRANSIENT = (
+    openai.APIConnectionError,
+    openai.APITimeoutError,
+    openai.RateLimitError,
+    openai.InternalServerError,
+)
+_CONTEXT_MARKERS = ("maximum context length", "max_model_len", "context length", "too long")
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, _TRANSIENT):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+
+
+def schema_format(schema: type[BaseModel]) -> dict[str, Any]:
+    """The `response_format` that makes the server decode JSON valid for `schema`."""
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": True},
+    }
+
+
+class LLMClient:
+    """See the module docstring. Use `async with LLMClient(config) as llm:` or call `close()`."""
+
+    def __init__(
+        self,
+        config: LLMConfig | None = None,
+        *,
+        cassette: Cassette | None = None,
+        default_sampling: Sampling | None = None,
+        record_prompts: bool = False,
+    ) -> None:
+        self.config = config or LLMConfig.load()
+        self.cassette = cassette
+        self.default_sampling = default_sampling or Sampling()
+        self.record_prompts = record_prompts
+        self.stats = LLMStats()
+        replay_only = cassette is not None and cassette.mode == "replay"
+        self._pool = (
+            None
+            if replay_only and not self.config.base_urls
+            else EndpointPool.create(
+                self.config.base_urls,
+                self.config.api_key,
+                self.config.request_timeout_s,
+                self.config.connect_timeout_s,
+                self.config.endpoint_cooldown_s,
+            )
+        )
+        self._model = self.config.model
+        self._slots: asyncio.Semaphore | None = None  # made lazily inside the running loop
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return [] if self._pool is None else list(self._pool.endpoints)
+
+    async def model_name(self) -> str:
+        """The served model's name: configured, or asked of the first endpoint once."""
+        if self._model is None:
+            if self._pool is None:
+                self._model = "replay"
+            else:
+                listing = await self._with_retries(lambda ep: ep.client.models.list(), "listing models")
+                data = list(listing.data)
+                if not data:
+                    raise LLMUnavailableError(f"{self._pool.describe()} serves no model")
+                self._model = data[0].id
+        return self._model
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        sampling: Sampling | None = None,
+        schema: type[BaseModel] | None = None,
+        sink: UsageSink | None = None,
+        tag: str = "",
+    ) -> Completion:
+        """Up to `n` sampled replies to `messages` (exactly n unless the server keeps returning none)."""
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        sampling = sampling or self.default_sampling
+        choices: list[Choice] = []
+        total = Usage()
+        requests = 0
+        empty_rounds = 0
+        while len(choices) < n and empty_rounds < 3:
+            want = n - len(choices)
+            if requests:
+                self.stats.top_ups += 1
+            seed = None if sampling.seed is None else sampling.seed + len(choices)
+            got, usage = await self._request(messages, want, sampling, seed, schema, sink, tag)
+            requests += 1
+            empty_rounds = 0 if got else empty_rounds + 1
+            choices.extend(got[:want])
+            total.prompt_tokens += usage.prompt_tokens
+            total.completion_tokens += usage.completion_tokens
+            total.cached_tokens += usage.cached_tokens
+            total.latency_s += usage.latency_s
+        return Completion(choices=choices, usage=total, requests=requests)
+
+    async def _request(
+        self,
+        messages: Sequence[Message],
+        n: int,
+        sampling: Sampling,
+        seed: int | None,
+        schema: type[BaseModel] | None,
+        sink: UsageSink | None,
+        tag: str,
+    ) -> tuple[list[Choice], Usage]:
+        params: dict[str, Any] = {
+            "messages": list(messages),
+            "n": n,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_tokens,
+        }
+        if sampling.stop:
+            params["stop"] = list(sampling.stop)
+        if seed is not None:
+            params["seed"] = seed
+        if sampling.logprobs:
+            params["logprobs"] = True
+            if sampling.top_logprobs:
+                params["top_logprobs"] = sampling.top_logprobs
+        if schema is not None and self.config.structured_outputs:
+            params["response_format"] = schema_format(schema)
+        key = request_key(params)
+        started = time.perf_counter()
+        raw = self.cassette.lookup(key) if self.cassette is not None else None
+        replayed = raw is not None
+        endpoint = "cassette"
+        if raw is None:
+            if self._pool is None:
+                raise LLMUnavailableError("replay-only cassette and no endpoint configured")
+            params["model"] = await self.model_name()
+            raw, endpoint = await self._send(params)
+            if self.cassette is not None:
+                await self.cassette.record(key, {k: v for k, v in params.items() if k != "model"}, raw)
+        latency = time.perf_counter() - started
+        choices, usage = _parse_response(raw, latency)
+        self._account(usage, replayed, tag)
+        if sink is not None:
+            record: dict[str, Any] = {
+                "type": "llm",
+                "tag": tag,
+                "endpoint": endpoint,
+                "key": key,
+                "n": n,
+                "returned": len(choices),
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "cached_tokens": usage.cached_tokens,
+                "latency_s": round(latency, 4),
+                "finish_reasons": [c.finish_reason for c in choices],
+                "texts": [c.text for c in choices],
+                "replayed": replayed,
+            }
+            if self.record_prompts:
+                record["messages"] = params["messages"]
+            sink.charge_llm(usage, record)
+        return choices, usage
+
+    def _account(self, usage: Usage, replayed: bool, tag: str) -> None:
+        s = self.stats
+        s.requests += 1
+        s.replayed += int(replayed)
+        s.prompt_tokens += usage.prompt_tokens
+        s.completion_tokens += usage.completion_tokens
+        s.cached_tokens += usage.cached_tokens
+        s.latency_s += usage.latency_s
+        if tag:
+            s.by_tag[tag] = s.by_tag.get(tag, 0) + 1
+
+    async def _send(self, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        used: list[str] = []
+
+        async def call(ep: Endpoint) -> dict[str, Any]:
+            used.append(ep.base_url)
+            response = await ep.client.chat.completions.create(**params)
+            return response.model_dump(mode="json", exclude_none=True)
+
+        raw = await self._with_retries(call, "chat completion")
+        return raw, used[-1]
+
+    async def _with_retries(self, call: Any, what: str) -> Any:
+        """Run `call(endpoint)` under the concurrency limit, retrying transient failures."""
+        assert self._pool is not None
+        pool = self._pool
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.config.max_concurrency)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.config.max_attempts) | stop_after_delay(self.config.retry_window_s),
+            wait=wait_exponential_jitter(initial=0.5, max=8.0, jitter=1.0),
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        self.stats.retries += 1
+                    async with self._slots:
+                        endpoint = pool.pick()
+                        with pool.use(endpoint):
+                            try:
+                                result = await call(endpoint)
+                            except openai.BadRequestError as exc:
+                                raise _bad_request(exc) from exc
+                            except openai.APIStatusError as exc:
+                                if _is_transient(exc):
+                                    if not isinstance(exc, openai.RateLimitError):
+                                        pool.mark_failed(endpoint, f"HTTP {exc.status_code}")
+                                    raise
+                                raise LLMRequestError(f"{what}: HTTP {exc.status_code}: {exc.message}") from exc
+                            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+                                pool.mark_failed(endpoint, type(exc).__name__)
+                                raise
+                        pool.mark_ok(endpoint)
+                        return result
+        except (openai.APIError, openai.APIConnectionError) as exc:
+            if not _is_transient(exc):
+                raise
+            raise LLMUnavailableError(
+                f"{what} failed after retries ({type(exc).__name__}: {exc}); endpoints: {pool.describe()}. "
+                "Is the server running (`treeagent serve`)? A vLLM engine that died answers 500s: see its log."
+            ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bad_request(exc: openai.BadRequestError) -> LLMError:
+    message = str(exc.message)
+    if any(marker in message.lower() for marker in _CONTEXT_MARKERS):
+        return ContextLengthError(f"prompt too long for the model's context: {message}")
+    return LLMRequestError(f"the server rejected the request: {message}")
+
+
+def _parse_response(raw: dict[str, Any], latency: float) -> tuple[list[Choice], Usage]:
+    choices: list[Choice] = []
+    for item in sorted(raw.get("choices", []), key=lambda c: c.get("index", 0)):
+        message = item.get("message") or {}
+        logprob = None
+        tokens = None
+        content = (item.get("logprobs") or {}).get("content")
+        if content:
+            logprob = float(sum(t.get("logprob", 0.0) for t in content))
+            tokens = len(content)
+        choices.append(
+            Choice(
+                text=message.get("content") or "",
+                finish_reason=item.get("finish_reason"),
+                logprob=logprob,
+                tokens=tokens,
+            )
+        )
+    usage_raw = raw.get("usage") or {}
+    details = usage_raw.get("prompt_tokens_details") or {}
+    usage = Usage(
+        prompt_tokens=int(usage_raw.get("prompt_tokens", 0)),
+        completion_tokens=int(usage_raw.get("completion_tokens", 0)),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+        latency_s=latency,
+    )
+    return choices, usage
