@@ -66,7 +66,8 @@ class OpenSpielEnv(Environment[Any, int]):
     """One OpenSpiel game. Tasks may pick a start position (`moves`) but not another game.
 
     `capabilities.players` is the game's player count, so it is set per instance. Returns at a
-    terminal state are the game's returns scaled into [-1, 1].
+    terminal state are the game's returns scaled into [-1, 1]; a one-player game instead gets a
+    terminal reward in [0, 1] (its return rescaled from the game's utility range) and no `to_play`.
     """
 
     name = "open_spiel"
@@ -79,8 +80,10 @@ class OpenSpielEnv(Environment[Any, int]):
         self.capabilities = Capabilities(  # type: ignore[misc]
             deterministic=True, cheap_clone=True, players=self.game.num_players()
         )
-        bound = max(abs(self.game.min_utility()), abs(self.game.max_utility()), 1.0)
-        self._scale = 1.0 / bound
+        low, high = self.game.min_utility(), self.game.max_utility()
+        self._scale = 1.0 / max(abs(low), abs(high), 1.0)
+        self._single = self.game.num_players() == 1
+        self._low, self._span = low, (high - low) or 1.0
 
     @classmethod
     def from_task(cls, task: Task) -> OpenSpielEnv:
@@ -120,13 +123,14 @@ class OpenSpielEnv(Environment[Any, int]):
         if action not in state.legal_actions():
             raise InvalidAction(self._illegal(state, action))
         player = state.current_player()
-        child = state.child(action)
+        try:
+            child = state.child(action)
+        except TypeError:  # 2.0 == 2 passes the membership test, but pyspiel wants an integer
+            raise InvalidAction(f"an OpenSpiel action is an integer id, not {action!r}") from None
         text = state.action_to_string(player, action)
         if child.is_terminal():
-            returns = child.returns()
-            scale = self._scale
-            return Step(child, text, 0.0, True, None, tuple(r * scale for r in returns))
-        return Step(child, text, 0.0, False, child.current_player())
+            return self._terminal(child, text)
+        return Step(child, text, 0.0, False, None if self._single else child.current_player())
 
     def legal_actions(self, state: Any) -> list[int]:
         return state.legal_actions()
@@ -197,9 +201,16 @@ class OpenSpielEnv(Environment[Any, int]):
 
     def _step(self, state: Any, observation: str) -> Step[Any]:
         if state.is_terminal():
-            returns = tuple(r * self._scale for r in state.returns())
-            return Step(state, observation, terminal=True, returns=returns)
-        return Step(state, observation, to_play=state.current_player())
+            return self._terminal(state, observation)
+        return Step(state, observation, to_play=None if self._single else state.current_player())
+
+    def _terminal(self, state: Any, observation: str) -> Step[Any]:
+        """Multi-player: returns scaled into [-1, 1]. One player: a reward in [0, 1], as the contract says."""
+        if self._single:
+            reward = (state.returns()[0] - self._low) / self._span
+            return Step(state, observation, reward, True)
+        scale = self._scale
+        return Step(state, observation, 0.0, True, None, tuple(r * scale for r in state.returns()))
 
 
 def _preview(items: Iterable[tuple[str, int]], limit: int = 20) -> str:
