@@ -93,6 +93,7 @@ def build_command(config: ServerConfig, python: Path, model_dir: Path) -> list[s
         "--host", config.host,
         "--port", str(config.port),
         "--disable-uvicorn-access-log",
+        "--enable-prompt-tokens-details",  # usage reports cached (prefix-hit) prompt tokens
     ]  # fmt: skip
     cmd.append("--enable-prefix-caching" if config.prefix_caching else "--no-enable-prefix-caching")
     if config.enforce_eager:
