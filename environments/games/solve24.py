@@ -8,6 +8,7 @@ The environment never calls this module: rewards do not leak the solver.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
@@ -36,13 +37,26 @@ def _key(numbers: Iterable[Fraction | int]) -> tuple[Fraction, ...]:
 @lru_cache(maxsize=_CACHE)
 def _first_move(numbers: tuple[Fraction, ...], target: Fraction) -> Combine | None:
     """A move from which `target` stays reachable, or None."""
-    if len(numbers) == 1:
-        return None
+    if len(numbers) == 2:
+        if not _two_reach(numbers[0], numbers[1], target):
+            return None
+        return next(move for move, result, _ in combinations(numbers) if result == target)
     for move, result, rest in combinations(numbers):
-        child = tuple(sorted((*rest, result)))
-        if (len(child) == 1 and result == target) or (len(child) > 1 and _first_move(child, target)):
+        if _first_move(tuple(sorted((*rest, result))), target) is not None:
             return move
     return None
+
+
+def _two_reach(a: Fraction, b: Fraction, target: Fraction) -> bool:
+    """Whether one operation on a and b gives target (the hot leaf of the search, kept cheap)."""
+    return (
+        a + b == target
+        or a * b == target
+        or a - b == target
+        or b - a == target
+        or (b != 0 and a == target * b)
+        or (a != 0 and b == target * a)
+    )
 
 
 @lru_cache(maxsize=_CACHE)
@@ -138,6 +152,11 @@ def generate_puzzles(
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    if len(numbers_range := range(low, high + 1)) and n > math.comb(len(numbers_range) + size - 1, size):
+        raise ValueError(
+            f"only {math.comb(len(numbers_range) + size - 1, size)} puzzles of {size} numbers in "
+            f"[{low}, {high}] exist; asked for {n}. Lower n or widen the range."
+        )
     if not 0.0 <= min_difficulty <= 1.0:
         raise ValueError(f"min_difficulty is a probability in [0, 1], got {min_difficulty}")
     if low > high or size < 1:
