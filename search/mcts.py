@@ -29,6 +29,7 @@ from treeagent.search.node import Node, Status
 from treeagent.search.run import SearchRun
 
 _INF = float("inf")
+ALL_ACTIONS = 1 << 30
 _STALL_LIMIT = 10_000  # simulations in a row that expand nothing: the reachable tree is exhausted
 
 
@@ -41,7 +42,7 @@ class MCTS(Controller):
         simulations: int | None = None,
         exploration: float = math.sqrt(2),
         selection: Literal["uct", "puct"] = "uct",
-        children_per_expansion: int = 5,
+        children_per_expansion: int | None = None,
         evaluate: Literal["leaf", "children"] = "leaf",
         solver: bool = True,
         fpu: float = 0.5,
@@ -59,7 +60,7 @@ class MCTS(Controller):
             raise ValueError(f"selection must be 'uct' or 'puct', got {selection!r}")
         if evaluate not in ("leaf", "children"):
             raise ValueError(f"evaluate must be 'leaf' or 'children', got {evaluate!r}")
-        if children_per_expansion < 1:
+        if children_per_expansion is not None and children_per_expansion < 1:
             raise ValueError(f"children_per_expansion must be at least 1, got {children_per_expansion}")
         self.simulations = simulations
         self.exploration = exploration
@@ -109,7 +110,7 @@ class MCTS(Controller):
             return False
         leaf = path[-1]
         if leaf.status == Status.OPEN and leaf.depth < self.max_depth:
-            children = await run.expand(leaf, self.children_per_expansion, lazy=self._lazy(run))
+            children = await run.expand(leaf, self._width(run), lazy=self._lazy(run))
             if children is None:
                 return False
             self._after_expand(run, leaf)
@@ -151,7 +152,7 @@ class MCTS(Controller):
     async def _grow_pending(self, run: SearchRun, path: list[Node]) -> list[tuple[list[Node], float]] | None:
         leaf = path[-1]
         if leaf.status == Status.OPEN and leaf.depth < self.max_depth:
-            children = await run.expand(leaf, self.children_per_expansion, lazy=self._lazy(run))
+            children = await run.expand(leaf, self._width(run), lazy=self._lazy(run))
             if children is None:
                 return None
             self._after_expand(run, leaf)
@@ -161,6 +162,13 @@ class MCTS(Controller):
         return [(path, await self._leaf_value(run, leaf))]
 
     # -- pieces ------------------------------------------------------------------------------------
+    def _width(self, run: SearchRun) -> int:
+        """Children per expansion: as set, else every legal action where the environment lists them
+        (games), else 5 samples (LATS' default for a model)."""
+        if self.children_per_expansion is not None:
+            return self.children_per_expansion
+        return ALL_ACTIONS if run.finite_actions else 5
+
     def _lazy(self, run: SearchRun) -> bool:
         """Step children only when selected: cheap environments, scoring the leaf itself."""
         return run.cheap and self.evaluate_mode == "leaf"

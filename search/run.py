@@ -62,6 +62,8 @@ class SearchRun:
         to_play = root_step.to_play
         root_mover = (to_play - 1) % env.capabilities.players if (self.multi and to_play is not None) else 0
         self.tree = Tree(root_step, root_mover)
+        #: the environment lists its legal actions (a game): policies can enumerate them.
+        self.finite_actions = root_step.terminal or env.legal_actions(root_step.state) is not None
         self.keyed = trace is not None or cache is not None
         self._expansions_at: dict[int, int] = {}
         self.solution: Node | None = None
