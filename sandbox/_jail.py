@@ -1,0 +1,314 @@
+"""Linux isolation primitives for the sandbox worker: namespaces, mounts, cgroups (v1), rlimits.
+
+Standard library only: this module runs inside the worker process (and inside the Docker
+sandbox image), never in the toolkit's own process. Every mechanism is probed, so a machine that
+lacks one still runs code, and the worker reports what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import os
+import platform
+import resource
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.unshare.argtypes = [ctypes.c_int]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(flags), "unshare")
+
+
+def setns(fd: int, nstype: int) -> None:
+    _check(_libc.setns(fd, nstype), "setns")
+
+
+def mount(src: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(
+        _libc.mount(
+            src.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def umount(target: str, flags: int = MNT_DETACH) -> None:
+    _check(_libc.umount2(target.encode(), flags), f"umount {target}")
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    if _SYS_PIVOT_ROOT is None:
+        raise OSError(errno.ENOSYS, "pivot_root: unknown syscall number on this architecture")
+    _check(_libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), put_old.encode()), "pivot_root")
+
+
+def set_parent_death_signal(sig: int) -> None:
+    _libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
+def set_no_new_privs() -> None:
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def bind(src: str, target: str, readonly: bool = True) -> None:
+    """Bind `src` at `target`; read-only binds need a second remount call (a kernel rule)."""
+    mount(src, target, None, MS_BIND | MS_REC)
+    if readonly:
+        mount(src, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _mkdirs(path: str, mode: int = 0o755) -> None:
+    os.makedirs(path, mode=mode, exist_ok=True)
+
+
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def build_root(new_root: str, ro_paths: list[str]) -> None:
+    """Make `new_root` (an empty tmpfs) a minimal root file system and pivot into it.
+
+    The new root holds the host's top-level symlinks (merged /usr), read-only binds of /usr, /etc
+    and `ro_paths` (the interpreter's prefix), a few device nodes, and empty mount points that
+    each run fills with its own tmpfs (/work, /tmp, /dev/shm) and proc (/proc). Nothing else of
+    the host (the project's files, /root, /home, /var, /tmp) is visible afterwards.
+    """
+    for name in sorted(os.listdir("/")):
+        host = "/" + name
+        if os.path.islink(host):
+            os.symlink(os.readlink(host), os.path.join(new_root, name))
+    for d in ("work", "tmp", "proc", "dev", "dev/shm", ".old"):
+        _mkdirs(os.path.join(new_root, d))
+    os.chmod(os.path.join(new_root, "tmp"), 0o1777)
+    seen: set[str] = set()
+    for host in ["/usr", "/etc", *ro_paths]:
+        host = os.path.realpath(host)
+        if host in seen or not os.path.isdir(host) or os.path.islink(os.path.join(new_root, host[1:])):
+            continue
+        seen.add(host)
+        target = os.path.join(new_root, host.lstrip("/"))
+        _mkdirs(target)
+        bind(host, target)
+    for dev in _DEVICES:
+        target = os.path.join(new_root, "dev", dev)
+        with open(target, "w"):
+            pass
+        bind("/dev/" + dev, target, readonly=False)
+    for link, dest in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1")):
+        os.symlink(dest, os.path.join(new_root, "dev", link))
+    os.symlink("/proc/self/fd/2", os.path.join(new_root, "dev", "stderr"))
+    pivot_root(new_root, os.path.join(new_root, ".old"))
+    os.chdir("/")
+    umount("/.old")
+    os.rmdir("/.old")
+    mount("none", "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def setup_worker_namespaces(ro_paths: list[str], network: bool = False) -> list[str]:
+    """Give the whole worker its own network and mount namespace and a minimal root.
+
+    Done once per worker (creating a network namespace costs more than a run should). Returns
+    the isolation that could not be set up, by name; an empty list means all is on.
+    """
+    missing: list[str] = []
+    try:
+        unshare(CLONE_NEWNS)
+    except OSError:
+        return ["mount namespace", "network namespace", "private root file system"]
+    if not network:
+        try:
+            unshare(CLONE_NEWNET)
+        except OSError:
+            missing.append("network namespace")
+    try:
+        mount("none", "/", None, MS_REC | MS_PRIVATE)
+        staging = "/tmp"
+        mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+        build_root(staging, ro_paths)
+    except OSError as exc:
+        missing.append(f"private root file system ({exc})")
+    return missing
+
+
+RUN_NAMESPACES = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+
+
+class PidNamespaces:
+    """Puts each forked run into a fresh pid namespace, one fork per run.
+
+    `unshare(CLONE_NEWPID)` only affects the caller's future children, and may not be repeated
+    while they would go to a namespace other than the caller's own; so the worker unshares before
+    each fork and `setns`es its children's namespace back to its own right after.
+    """
+
+    def __init__(self) -> None:
+        self.own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+
+    def fork(self) -> int:
+        unshare(CLONE_NEWPID)
+        try:
+            return os.fork()
+        finally:
+            if os.getpid() != 1:
+                setns(self.own, CLONE_NEWPID)
+
+
+def probe_run_namespaces() -> PidNamespaces | None:
+    """Per-run namespaces (pid, mount, ipc, uts), if this process may create them."""
+    try:
+        pidns = PidNamespaces()
+        pid = pidns.fork()
+    except OSError:
+        return None
+    if pid == 0:
+        try:
+            unshare(RUN_NAMESPACES)
+        except OSError:
+            os._exit(1)
+        os._exit(0 if os.getpid() == 1 else 2)
+    _, status = os.waitpid(pid, 0)
+    return pidns if os.waitstatus_to_exitcode(status) == 0 else None
+
+
+class Cgroup:
+    """A worker's own cgroup (v1) for memory and pids; each run's processes join it.
+
+    File descriptors are opened up front so the cgroup stays usable after the worker pivots into
+    its minimal root, where /sys is gone.
+    """
+
+    ROOTS = (("memory", "/sys/fs/cgroup/memory"), ("pids", "/sys/fs/cgroup/pids"))
+
+    def __init__(self, name: str) -> None:
+        self.dirs: dict[str, str] = {}
+        self.fds: dict[str, int] = {}
+        self.missing: list[str] = []
+        for ctrl, root in self.ROOTS:
+            path = os.path.join(root, "treeagent", name)
+            try:
+                _mkdirs(path)
+                self.dirs[ctrl] = path
+                self.fds[ctrl + ".procs"] = os.open(os.path.join(path, "cgroup.procs"), os.O_WRONLY)
+                if ctrl == "memory":
+                    self.fds["limit"] = os.open(os.path.join(path, "memory.limit_in_bytes"), os.O_WRONLY)
+                    self.fds["oom"] = os.open(os.path.join(path, "memory.oom_control"), os.O_RDONLY)
+                    self.fds["peak"] = os.open(os.path.join(path, "memory.max_usage_in_bytes"), os.O_RDWR)
+                else:
+                    self.fds["pids.max"] = os.open(os.path.join(path, "pids.max"), os.O_WRONLY)
+                    self.fds["pids.list"] = os.open(os.path.join(path, "cgroup.procs"), os.O_RDONLY)
+            except OSError:
+                self.missing.append(f"cgroup {ctrl} limit")
+                self.dirs.pop(ctrl, None)
+        self._limits: dict[str, int] = {}
+
+    @property
+    def memory(self) -> bool:
+        return "memory" in self.dirs
+
+    @property
+    def pids(self) -> bool:
+        return "pids" in self.dirs
+
+    def _write(self, key: str, value: int) -> None:
+        if self._limits.get(key) != value:
+            os.pwrite(self.fds[key], str(value).encode(), 0)
+            self._limits[key] = value
+
+    def set_limits(self, memory_bytes: int, max_pids: int) -> None:
+        if self.memory:
+            self._write("limit", memory_bytes)
+        if self.pids:
+            self._write("pids.max", max_pids)
+
+    def join(self) -> None:
+        """Move the calling process into this cgroup (v1 reads "0" as the writer)."""
+        for ctrl in ("memory", "pids"):
+            if ctrl in self.dirs:
+                os.write(self.fds[ctrl + ".procs"], b"0")
+
+    def oom_kills(self) -> int:
+        if not self.memory:
+            return 0
+        text = os.pread(self.fds["oom"], 4096, 0).decode()
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def reset_peak(self) -> None:
+        if self.memory:
+            with contextlib.suppress(OSError):
+                os.pwrite(self.fds["peak"], b"0", 0)
+
+    def peak(self) -> int:
+        if not self.memory:
+            return 0
+        return int(os.pread(self.fds["peak"], 64, 0).decode() or 0)
+
+    def pids_left(self) -> list[int]:
+        if not self.pids:
+            return []
+        return [int(p) for p in os.pread(self.fds["pids.list"], 1 << 16, 0).split()]
+
+    def remove(self) -> None:
+        for fd in self.fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        for path in self.dirs.values():
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+
+
+def set_rlimits(cpu_s: float, memory_bytes: int, file_bytes: int, open_files: int, nproc: int) -> None:
+    """Per-run resource limits, applied in the run's process before it drops privileges."""
+    cpu = max(1, int(cpu_s + 0.999))
+    limits = [
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_AS, memory_bytes, memory_bytes),
+        (resource.RLIMIT_FSIZE, file_bytes, file_bytes),
+        (resource.RLIMIT_NOFILE, open_files, open_files),
+        (resource.RLIMIT_NPROC, nproc, nproc),
+        (resource.RLIMIT_CORE, 0, 0),
+    ]
+    for which, soft, hard in limits:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(which, (soft, hard))

@@ -1,0 +1,187 @@
+"""The worker's side of a run: feed stdin, collect capped output, enforce the deadline, judge.
+
+Standard library only. One poll loop watches the run's pipes and a pidfd of its first process;
+at the deadline or the output cap it kills the run. With a pid namespace, killing the run's
+first process (its init) takes every process of the run with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+_CHUNK = 65536
+_CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT, signal.SIGSYS}
+_DRAIN_S = 1.0
+
+
+class _Stream:
+    __slots__ = ("cap", "data", "eof", "fd", "truncated")
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd = fd
+        self.cap = cap
+        self.data = bytearray()
+        self.eof = False
+        self.truncated = False
+
+    def take(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        if len(chunk) > room:
+            self.truncated = True
+
+
+def supervise(
+    req: dict[str, Any], pid: int, pipes: dict[str, int], start: float, kill_strays: Callable[[], None]
+) -> dict[str, Any]:
+    """Run the loop for child `pid`; `pipes` maps in/out/err/status to our ends (closed here on EOF)."""
+    deadline = start + float(req["time_limit_s"])
+    limit = int(req["output_limit_bytes"])
+    out, err, status = _Stream(pipes["out"], limit), _Stream(pipes["err"], limit), _Stream(pipes["status"], 4096)
+    streams = {s.fd: s for s in (out, err, status)}
+    stdin = (req.get("stdin") or "").encode()
+    poller = select.poll()
+    for fd in streams:
+        poller.register(fd, select.POLLIN)
+    if stdin:
+        os.set_blocking(pipes["in"], False)
+        poller.register(pipes["in"], select.POLLOUT)
+    else:
+        os.close(pipes["in"])
+        pipes["in"] = -1
+    pidfd = os.pidfd_open(pid)
+    poller.register(pidfd, select.POLLIN)
+    raw: int | None = None
+    rusage: Any = None
+    reason: str | None = None
+    total = 0
+    done_at = 0.0
+    try:
+        while raw is None or not all(s.eof for s in streams.values()):
+            now = time.monotonic()
+            if raw is None and now >= deadline and reason is None:
+                reason = "timeout"
+                _kill(pid)
+            if raw is not None and now - done_at > _DRAIN_S:
+                break  # a stray still holds a pipe (no pid namespace); it was killed already
+            wait = (deadline if raw is None else done_at + _DRAIN_S) - now
+            for fd, ev in poller.poll(max(1, int(wait * 1000) + 1) if reason is None else 50):
+                if fd == pidfd:
+                    _, raw, rusage = os.wait4(pid, 0)
+                    done_at = time.monotonic()
+                    poller.unregister(pidfd)
+                    kill_strays()
+                elif fd == pipes["in"]:
+                    stdin = _feed(pipes["in"], stdin, ev)
+                    if not stdin:
+                        poller.unregister(fd)
+                        os.close(fd)
+                        pipes["in"] = -1
+                else:
+                    s = streams[fd]
+                    chunk = os.read(fd, _CHUNK)
+                    if not chunk:
+                        s.eof = True
+                        poller.unregister(fd)
+                        continue
+                    s.take(chunk)
+                    if s is not status:
+                        total += len(chunk)
+                        if total > limit and reason is None and raw is None:
+                            reason = "output"
+                            _kill(pid)
+    finally:
+        if raw is None:
+            _kill(pid)
+            _, raw, rusage = os.wait4(pid, 0)
+            kill_strays()
+        os.close(pidfd)
+    wall = time.monotonic() - start
+    cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
+    return judge(req, reason, raw, status.data.decode(errors="replace"), out, err, wall, cpu)
+
+
+def _feed(fd: int, data: bytes, ev: int) -> bytes:
+    if ev & (select.POLLERR | select.POLLHUP):
+        return b""  # the run closed stdin or ended without reading it
+    try:
+        return data[os.write(fd, data[:_CHUNK]) :]
+    except BlockingIOError:
+        return data
+    except OSError:
+        return b""
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def judge(
+    req: dict[str, Any],
+    reason: str | None,
+    raw: int,
+    status_text: str,
+    out: _Stream,
+    err: _Stream,
+    wall: float,
+    cpu: float,
+) -> dict[str, Any]:
+    """The verdict, from why we stopped the run (if we did), its exit status and its status pipe."""
+    memory_error = False
+    setup_error = None
+    for line in status_text.splitlines():
+        tag, _, rest = line.partition(" ")
+        if tag == "M":
+            memory_error = True
+        elif tag == "E" and setup_error is None:
+            setup_error = rest
+    exit_code: int | None = None
+    sig: int | None = None
+    if os.WIFSIGNALED(raw):
+        sig = os.WTERMSIG(raw)
+    else:
+        exit_code = os.waitstatus_to_exitcode(raw)
+    verdict, message = "ok", None
+    if reason == "timeout":
+        verdict, message = reason, f"time limit of {req['time_limit_s']} s exceeded"
+    elif reason == "output":
+        verdict, message = reason, f"output limit of {req['output_limit_bytes']} bytes exceeded"
+    elif setup_error is not None:
+        verdict, message = "error", setup_error
+    elif memory_error:
+        verdict, message = "memory", f"memory limit of {req['memory_limit_mb']} MB exceeded (MemoryError)"
+    elif sig is not None:
+        verdict, message = _signal_verdict(req, sig)
+    elif exit_code:
+        verdict, message = "error", f"exit code {exit_code}"
+    return {
+        "verdict": verdict,
+        "exit_code": exit_code,
+        "signal": sig,
+        "message": message,
+        "stdout": out.data.decode("utf-8", errors="replace"),
+        "stderr": err.data.decode("utf-8", errors="replace"),
+        "stdout_truncated": out.truncated,
+        "stderr_truncated": err.truncated,
+        "wall_ms": round(wall * 1000, 3),
+        "cpu_ms": round(cpu * 1000, 3),
+    }
+
+
+def _signal_verdict(req: dict[str, Any], sig: int) -> tuple[str, str]:
+    if sig == signal.SIGXCPU:
+        return "timeout", f"CPU time limit of {req.get('cpu_limit_s') or req['time_limit_s']} s exceeded"
+    if sig == signal.SIGXFSZ:
+        return "output", f"file size limit of {req['max_file_size_mb']} MB exceeded"
+    name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+    if sig in _CRASH_SIGNALS:
+        return "error", f"crashed with {name}"
+    return "killed", f"killed by {name}"

@@ -1,0 +1,286 @@
+"""The sandbox worker: a warm interpreter that forks once per run. Standard library only.
+
+Started by the toolkit as `python -I -S _worker.py` (process backend) or inside a container
+(Docker backend), it talks over stdin/stdout in length-prefixed JSON frames: a config frame in,
+a hello frame out (naming any isolation that is missing), then one result frame per request.
+
+The worker sets up once what is costly and can be shared by consecutive runs: a network
+namespace, a mount namespace pivoted into a minimal read-only root, a cgroup. Each run is then
+one fork: the child is pid 1 of a fresh pid namespace (when it exits the kernel kills every
+process of the run, so `setsid()` and double forks cannot escape), gets fresh mount, ipc and uts
+namespaces with tmpfs /work, /tmp and /dev/shm, rlimits, an unprivileged uid, and either
+executes the request's command or runs the Python snippet in this already-warm interpreter.
+The worker itself never runs request code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import shutil
+import signal
+import struct
+import sys
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _jail
+import _pyrun
+import _supervise
+
+del sys.path[0]
+
+_HEADER = struct.Struct(">I")
+
+
+def _read_exact(n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(0, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def read_frame() -> Any:
+    head = _read_exact(_HEADER.size)
+    if head is None:
+        return None
+    body = _read_exact(_HEADER.unpack(head)[0])
+    return None if body is None else json.loads(body)
+
+
+def write_frame(obj: dict[str, Any]) -> None:
+    data = json.dumps(obj).encode()
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(1, view) :]
+
+
+class Worker:
+    """One worker: its config, its cgroup, and which isolation it could set up."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.uid: int = config["uid"]
+        self.gid: int = config["gid"]
+        self.container: bool = config.get("container", False)
+        self.work_root: str = config["work_root"]
+        self.missing: list[str] = []
+        self.pidns: _jail.PidNamespaces | None = None
+        self.private_fs = False
+        root = os.geteuid() == 0
+        if not root:
+            self.missing.append("unprivileged user (the toolkit does not run as root)")
+            self.uid, self.gid = os.getuid(), os.getgid()
+        self.cgroup = _jail.Cgroup(f"w{os.getpid()}") if config.get("cgroups", True) and root else None
+        if self.cgroup is not None:
+            self.missing += self.cgroup.missing
+        elif not self.container:
+            self.missing += ["cgroup memory limit", "cgroup pids limit"]
+        if config.get("namespaces", True) and root:
+            self.pidns = _jail.probe_run_namespaces()
+            if self.pidns is None:
+                self.missing.append("pid/mount/ipc/uts namespaces")
+            else:
+                root_missing = _jail.setup_worker_namespaces(
+                    config.get("ro_paths", []), network=config.get("network", False)
+                )
+                self.missing += root_missing
+                self.private_fs = not any(m.startswith(("private root", "mount")) for m in root_missing)
+        elif not self.container:
+            self.missing.append("pid/mount/ipc/uts/network namespaces")
+        if self.container:  # the container is the isolation; its own limits stand in for ours
+            self.missing = [m for m in self.missing if not m.startswith(("cgroup", "pid/", "mount", "network"))]
+        self.runs = 0
+        gc.freeze()  # keep the collector from touching (and so copying) the worker's pages in each child
+
+    def hello(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing}
+
+    def close(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.remove()
+
+    def run(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.runs += 1
+        if self.cgroup is not None:
+            self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 2)
+            self.cgroup.reset_peak()
+        oom_before = self.cgroup.oom_kills() if self.cgroup is not None else 0
+        workdir = "/work" if self.private_fs else os.path.join(self.work_root, f"run{self.runs}")
+        if not self.private_fs:
+            shutil.rmtree(workdir, ignore_errors=True)
+            os.makedirs(workdir, mode=0o700)
+            os.chown(workdir, self.uid, self.gid)
+        code: Any = None
+        if req.get("code") is not None and not req.get("command"):
+            try:
+                code = compile(req["code"], os.path.join(workdir, "main.py"), "exec", dont_inherit=True)
+            except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+                code = exc
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        st_r, st_w = os.pipe()
+        pipes = {"in": in_w, "out": out_r, "err": err_r, "status": st_r}
+        start = time.monotonic()
+        pid = self.pidns.fork() if self.pidns is not None else os.fork()
+        if pid == 0:
+            try:
+                for fd in pipes.values():
+                    os.close(fd)
+                self._child(req, workdir, code, (in_r, out_w, err_w, st_w))
+            except BaseException as exc:
+                with contextlib.suppress(BaseException):
+                    os.write(st_w, f"E sandbox setup failed: {exc!r}\n".encode())
+            finally:
+                os._exit(72)
+        for fd in (in_r, out_w, err_w, st_w):
+            os.close(fd)
+        try:
+            result = _supervise.supervise(req, pid, pipes, start, self._kill_strays)
+        finally:
+            for fd in pipes.values():
+                if fd >= 0:
+                    os.close(fd)
+            if not self.private_fs:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if self.cgroup is not None:
+            if self.cgroup.oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
+                result["verdict"] = "memory"
+                result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed)"
+            result["peak_memory_mb"] = round(self.cgroup.peak() / (1 << 20), 2)
+        return result
+
+    def _child(self, req: dict[str, Any], workdir: str, code: Any, fds: tuple[int, int, int, int]) -> None:
+        in_r, out_w, err_w, st_w = fds
+        _jail.set_parent_death_signal(signal.SIGKILL)
+        if self.cgroup is not None:
+            self.cgroup.join()
+        if self.pidns is not None:
+            _jail.unshare(_jail.RUN_NAMESPACES)
+            _jail.mount("proc", "/proc", "proc", _jail.MS_NOSUID | _jail.MS_NODEV | _jail.MS_NOEXEC)
+        if self.private_fs:
+            size = f"size={int(req['max_file_size_mb']) * 2}m"
+            flags = _jail.MS_NOSUID | _jail.MS_NODEV
+            _jail.mount("tmpfs", "/work", "tmpfs", flags, f"{size},mode=700,uid={self.uid},gid={self.gid}")
+            _jail.mount("tmpfs", "/tmp", "tmpfs", flags, f"{size},mode=1777")
+            _jail.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"{size},mode=1777")
+        self._write_files(req, workdir)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL if req.get("command") else signal.SIG_IGN)
+        os.dup2(in_r, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        status_fd = os.dup2(st_w, 3)
+        os.closerange(4, 1 << 16)
+        os.chdir(workdir)
+        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+        mem = int(req["memory_limit_mb"]) << 20
+        if self.cgroup is not None and self.cgroup.memory:
+            mem = mem * 2 + (256 << 20)  # the cgroup holds resident memory; this stops absurd requests
+        _jail.set_rlimits(
+            float(req.get("cpu_limit_s") or req["time_limit_s"]),
+            mem,
+            int(req["max_file_size_mb"]) << 20,
+            int(req["max_open_files"]),
+            int(req["max_processes"]),
+        )
+        os.setsid()
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setgid(self.gid)
+            os.setuid(self.uid)
+        _jail.set_no_new_privs()
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": workdir,
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp" if self.private_fs else workdir,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        env.update(req.get("env") or {})
+        if req.get("command"):
+            argv = list(req["command"])
+            try:
+                os.execvpe(argv[0], argv, env)
+            except OSError as exc:
+                os.write(2, f"sandbox: cannot execute {argv[0]!r}: {exc.strerror}\n".encode())
+                os._exit(127)
+        os.environ.clear()
+        os.environ.update(env)
+        _pyrun.run_python(code, os.path.join(workdir, "main.py"), status_fd)
+
+    def _write_files(self, req: dict[str, Any], workdir: str) -> None:
+        files = dict(req.get("files") or {})
+        if req.get("code") is not None:
+            files.setdefault("main.py", req["code"])
+        for rel, content in files.items():
+            path = os.path.join(workdir, rel)
+            parent = os.path.dirname(path)
+            if parent != workdir and not os.path.isdir(parent):
+                os.makedirs(parent)
+                os.chown(parent, self.uid, self.gid)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(content)
+            os.chown(path, self.uid, self.gid)
+
+    def _kill_strays(self) -> None:
+        """Without a pid namespace: kill whatever the run left behind, by cgroup and by uid."""
+        if self.pidns is not None:
+            return
+        if self.cgroup is not None:
+            for _ in range(100):
+                left = self.cgroup.pids_left()
+                if not left:
+                    break
+                for pid in left:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.001)
+        if os.geteuid() != 0 or self.uid == 0:
+            return
+        pid = os.fork()
+        if pid == 0:  # kill(-1) as the run's uid reaches exactly that uid's processes
+            try:
+                os.setgid(self.gid)
+                os.setuid(self.uid)
+                for _ in range(10000):
+                    os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+
+def main() -> None:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    config = read_frame()
+    if config is None:
+        return
+    worker = Worker(config)
+    write_frame(worker.hello())
+    try:
+        while True:
+            req = read_frame()
+            if req is None:
+                break
+            try:
+                result = worker.run(req)
+            except Exception as exc:  # a broken machine or a bug: report it, keep serving
+                result = {"verdict": "error", "message": f"sandbox worker failed: {exc!r}", "internal": True}
+            write_frame(result)
+    finally:
+        worker.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""A pool of warm sandbox workers, each a connection that speaks the worker's frame protocol.
+
+The backends differ only in how a worker is started and reached (a local process's pipes, a
+container's exec stream); the pool queues requests fairly (first come, first served), restarts
+a worker that dies or stops answering, and never lets a cancelled caller leave a worker with an
+unread reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import struct
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from treeagent.sandbox.models import RunRequest, RunResult, SandboxError, Verdict
+
+log = logging.getLogger("treeagent.sandbox")
+_HEADER = struct.Struct(">I")
+# Beyond the run's own time limit: forking, writing sources, killing a tree, reading its output.
+_REPLY_GRACE_S = 10.0
+
+
+class SandboxIsolationWarning(UserWarning):
+    """Some isolation mechanism is unavailable on this machine; code runs with less protection."""
+
+
+class WorkerConn(ABC):
+    """A started worker: frames in, frames out, and a way to kill it."""
+
+    reader: asyncio.StreamReader
+
+    @abstractmethod
+    def write(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    async def drain(self) -> None: ...
+
+    @abstractmethod
+    async def kill(self) -> None: ...
+
+    async def send(self, obj: dict[str, Any]) -> None:
+        data = json.dumps(obj).encode()
+        self.write(_HEADER.pack(len(data)) + data)
+        await self.drain()
+
+    async def recv(self) -> dict[str, Any]:
+        head = await self.reader.readexactly(_HEADER.size)
+        body = await self.reader.readexactly(_HEADER.unpack(head)[0])
+        reply: dict[str, Any] = json.loads(body)
+        return reply
+
+
+Spawner = Callable[[int], Awaitable[WorkerConn]]
+
+
+class WorkerPool:
+    """N workers; `run` takes the next idle one in arrival order."""
+
+    def __init__(self, spawn: Spawner, size: int, name: str, start_timeout_s: float = 60.0) -> None:
+        if size < 1:
+            raise ValueError(f"a sandbox pool needs at least one worker, got workers={size}")
+        self._spawn = spawn
+        self._size = size
+        self._name = name
+        self._start_timeout_s = start_timeout_s
+        self._idle: asyncio.Queue[tuple[int, WorkerConn]] = asyncio.Queue()
+        self._all: dict[int, WorkerConn] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self.missing_isolation: list[str] = []
+        self.started = False
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        hellos = await asyncio.gather(*(self._start_one(i) for i in range(self._size)), return_exceptions=True)
+        errors = [h for h in hellos if isinstance(h, BaseException)]
+        if errors:
+            await self.close()
+            raise SandboxError(f"{self._name}: could not start its workers: {errors[0]}") from errors[0]
+        missing = sorted({m for h in hellos if isinstance(h, dict) for m in h.get("missing", [])})
+        self.missing_isolation = missing
+        if missing:
+            text = (
+                f"{self._name} runs code WITHOUT: {'; '.join(missing)}. Untrusted code is less contained; "
+                "run as root on Linux with namespaces and cgroups, or use DockerSandbox."
+            )
+            log.warning(text)
+            warnings.warn(text, SandboxIsolationWarning, stacklevel=3)
+        self.started = True
+
+    async def _start_one(self, index: int) -> dict[str, Any]:
+        conn = await asyncio.wait_for(self._spawn(index), self._start_timeout_s)
+        try:
+            hello = await asyncio.wait_for(conn.recv(), self._start_timeout_s)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            await conn.kill()
+            raise SandboxError(f"worker {index} did not answer its config ({exc!r})") from exc
+        self._all[index] = conn
+        self._idle.put_nowait((index, conn))
+        return hello
+
+    async def run(self, request: RunRequest) -> RunResult:
+        if not self.started:
+            raise SandboxError(
+                f"{self._name} is not started: use `async with {self._name}(...) as sb:` or await start()"
+            )
+        index, conn = await self._idle.get()
+        reply_timeout = request.time_limit_s + _REPLY_GRACE_S
+        try:
+            await conn.send(request.wire())
+            reply = await asyncio.wait_for(conn.recv(), reply_timeout)
+        except asyncio.CancelledError:
+            # The worker is mid-run: let it finish in the background so its reply is not read
+            # by the next request.
+            task = asyncio.create_task(self._settle(index, conn, reply_timeout))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            raise
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
+            log.warning("%s: worker %d failed (%r); restarting it", self._name, index, exc)
+            await self._replace(index, conn)
+            return RunResult(
+                verdict=Verdict.killed,
+                message=f"the sandbox worker died or stopped answering ({type(exc).__name__}); it was restarted",
+            )
+        self._idle.put_nowait((index, conn))
+        if reply.get("internal"):
+            raise SandboxError(f"{self._name}: {reply.get('message')}")
+        return RunResult.model_validate(reply)
+
+    async def _settle(self, index: int, conn: WorkerConn, wait_s: float) -> None:
+        try:
+            await asyncio.wait_for(conn.recv(), wait_s)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
+            await self._replace(index, conn)
+            return
+        self._idle.put_nowait((index, conn))
+
+    async def _replace(self, index: int, conn: WorkerConn) -> None:
+        with contextlib.suppress(Exception):
+            await conn.kill()
+        self._all.pop(index, None)
+        try:
+            await self._start_one(index)
+        except Exception as exc:  # keep serving with fewer workers rather than fail every caller
+            log.error("%s: could not restart worker %d: %r", self._name, index, exc)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        conns = list(self._all.values())
+        self._all.clear()
+        await asyncio.gather(*(c.kill() for c in conns), return_exceptions=True)
+        while not self._idle.empty():
+            self._idle.get_nowait()
+        self.started = False

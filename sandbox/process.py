@@ -1,0 +1,158 @@
+"""The process backend (default): warm local workers, isolated by namespaces, cgroups and rlimits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
+from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
+
+WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
+CGROUP_ROOTS = ("/sys/fs/cgroup/memory/treeagent", "/sys/fs/cgroup/pids/treeagent")
+
+
+def base_interpreter() -> str:
+    """The interpreter behind any virtual environment: workers need only its standard library."""
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+class _ProcessConn(WorkerConn):
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None and proc.stdin is not None
+        self.proc = proc
+        self.reader = proc.stdout
+        self._stdin = proc.stdin
+        self._stderr_task = asyncio.create_task(self._log_stderr())
+
+    async def _log_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        async for line in self.proc.stderr:
+            log.warning("sandbox worker %d: %s", self.proc.pid, line.decode(errors="replace").rstrip())
+
+    def write(self, data: bytes) -> None:
+        self._stdin.write(data)
+
+    async def drain(self) -> None:
+        await self._stdin.drain()
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            await self.proc.wait()
+        self._stderr_task.cancel()
+
+
+class ProcessSandbox:
+    """Run code in warm local worker processes that fork once per run.
+
+    Each run gets fresh pid, mount, ipc and uts namespaces, a private tmpfs work dir in a minimal
+    read-only root (the host's /usr and /etc, the interpreter's prefix, nothing else), no network
+    (one network namespace per worker), a uid of its own per worker (`uid_base + index`, so that
+    runs of different workers cannot signal each other or share an RLIMIT_NPROC count), rlimits,
+    and the worker's memory and pids cgroup (v1). Where a mechanism is unavailable it still runs,
+    with a `SandboxIsolationWarning` naming what is missing.
+
+        async with ProcessSandbox(workers=4) as sb:
+            result = await sb.run(RunRequest(code="print(1 + 1)"))
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        uid_base: int = 64400,
+        namespaces: bool = True,
+        cgroups: bool = True,
+        allow_network: bool = False,
+        extra_ro_paths: list[str] | None = None,
+        python: str | None = None,
+    ) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.uid_base = uid_base
+        self.namespaces = namespaces
+        self.cgroups = cgroups
+        self.allow_network = allow_network
+        self.python = python or base_interpreter()
+        prefix = os.path.realpath(sys.base_prefix)
+        self.ro_paths = [prefix, *(os.path.realpath(p) for p in extra_ro_paths or [])]
+        self._work_root: str | None = None
+        self._pool = WorkerPool(self._spawn, self.workers, type(self).__name__)
+
+    @property
+    def missing_isolation(self) -> list[str]:
+        """Isolation the workers could not set up (empty when all is on); known after start."""
+        return list(self._pool.missing_isolation)
+
+    async def start(self) -> None:
+        if not os.path.exists(self.python):  # noqa: ASYNC240 (one stat, once)
+            raise SandboxError(f"interpreter {self.python!r} not found: pass python= to ProcessSandbox")
+        if self._work_root is None:
+            self._work_root = tempfile.mkdtemp(prefix="treeagent-sandbox-")
+            os.chmod(self._work_root, 0o711)
+        _remove_stale_cgroups()
+        await self._pool.start()
+
+    async def close(self) -> None:
+        await self._pool.close()
+        if self._work_root is not None:
+            shutil.rmtree(self._work_root, ignore_errors=True)
+            self._work_root = None
+
+    async def __aenter__(self) -> ProcessSandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def run(self, request: RunRequest) -> RunResult:
+        if request.network and not self.allow_network:
+            raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
+        return await self._pool.run(request)
+
+    async def _spawn(self, index: int) -> WorkerConn:
+        proc = await asyncio.create_subprocess_exec(
+            self.python,
+            "-I",
+            "-S",
+            str(WORKER_SCRIPT),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        conn = _ProcessConn(proc)
+        config: dict[str, Any] = {
+            "uid": self.uid_base + index,
+            "gid": self.uid_base + index,
+            "work_root": self._work_root,
+            "ro_paths": self.ro_paths,
+            "namespaces": self.namespaces,
+            "cgroups": self.cgroups,
+            "network": self.allow_network,
+        }
+        await conn.send(config)
+        return conn
+
+
+def _remove_stale_cgroups() -> None:
+    """Cgroups of workers that were killed outright (their pid is gone) and are empty."""
+    for root in CGROUP_ROOTS:
+        with contextlib.suppress(OSError):
+            for name in os.listdir(root):
+                if name.startswith("w") and name[1:].isdigit() and not os.path.exists(f"/proc/{name[1:]}"):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(os.path.join(root, name))
