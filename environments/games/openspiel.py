@@ -132,6 +132,13 @@ class OpenSpielEnv(Environment[Any, int]):
             return self._terminal(child, text)
         return Step(child, text, 0.0, False, None if self._single else child.current_player())
 
+    def advance(self, state: Any, action: int) -> Step[Any]:
+        """`step_now` for rollouts: the action comes from `legal_actions`, so no check and no text."""
+        child = state.child(action)
+        if child.is_terminal():
+            return self._terminal(child, "")
+        return Step(child, "", 0.0, False, None if self._single else child.current_player())
+
     def legal_actions(self, state: Any) -> list[int]:
         return state.legal_actions()
 

@@ -47,6 +47,16 @@ async def test_step_now_never_mutates_and_matches_step(c4: OpenSpielEnv) -> None
     assert first.observation == "o4" and first.to_play == 0
 
 
+async def test_advance_is_step_now_without_the_text(c4: OpenSpielEnv) -> None:
+    state = (await c4.reset(game_task("connect_four", [0, 1, 0, 1, 0, 1]))).state
+    for action in c4.legal_actions(state):
+        fast, full = c4.advance(state, action), c4.step_now(state, action)
+        assert fast.state.history() == full.state.history() == [0, 1, 0, 1, 0, 1, action]
+        assert (fast.terminal, fast.to_play, fast.returns) == (full.terminal, full.to_play, full.returns)
+        assert fast.observation == "" and full.observation == f"x{action}"
+    assert state.history() == [0, 1, 0, 1, 0, 1]
+
+
 async def test_illegal_actions_raise_invalid_action_naming_legal_moves(c4: OpenSpielEnv) -> None:
     state = (await c4.reset(game_task("connect_four", FULL_CENTRE))).state
     for bad in (3, 99, -1, "x3", None):
