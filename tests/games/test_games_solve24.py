@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
 from collections import Counter
 from fractions import Fraction
 
@@ -51,7 +52,7 @@ def test_other_targets_and_sizes() -> None:
 def test_known_unsolvable_puzzles() -> None:
     for numbers in [KNOWN_UNSOLVABLE, (1, 1, 1, 2), (13, 13, 13, 13)]:
         assert solve24(numbers) is None and solve24_steps(numbers) is None
-        assert count_solutions(numbers) == 0 and solve_rate(numbers) == 0.0 and difficulty(numbers) == 1.0
+        assert count_solutions(numbers) == 0 and solve_rate(numbers) == 0.0 and difficulty(numbers) == math.inf
 
 
 def test_exactly_1362_of_the_1820_classic_puzzles_are_solvable() -> None:
@@ -82,7 +83,7 @@ async def test_counts_agree_with_walking_every_path_of_the_environment(numbers: 
     wins, _, rate = walk(env, state)
     assert count_solutions(numbers) == wins
     assert solve_rate(numbers) == pytest.approx(rate)
-    assert difficulty(numbers) == pytest.approx(1 - rate)
+    assert difficulty(numbers) == (pytest.approx(-math.log10(rate)) if rate else math.inf)
 
 
 def test_the_generator_is_reproducible_for_a_seed() -> None:
@@ -108,8 +109,8 @@ async def test_every_generated_puzzle_is_solved_by_playing_the_solver_steps() ->
 def test_unsolvable_and_hard_puzzles_on_request() -> None:
     unsolvable = generate_puzzles(20, seed=1, solvable=False)
     assert all(solve24(p) is None for p in unsolvable)
-    hard = generate_puzzles(20, seed=1, min_difficulty=0.995)
-    assert all(solve24(p) is not None and difficulty(p) >= 0.995 for p in hard)
+    hard = generate_puzzles(20, seed=1, min_difficulty=3.0)
+    assert all(solve24(p) is not None and 3.0 <= difficulty(p) < math.inf for p in hard)
     assert sorted(hard) != sorted(generate_puzzles(20, seed=1))
 
 
@@ -117,7 +118,9 @@ def test_generator_bad_requests_say_what_to_change() -> None:
     with pytest.raises(ValueError, match="asked for 5000"):
         generate_puzzles(5000, seed=0)
     with pytest.raises(ValueError, match="min_difficulty"):
-        generate_puzzles(1, seed=0, min_difficulty=2.0)
+        generate_puzzles(1, seed=0, min_difficulty=-1.0)
+    with pytest.raises(ValueError, match="difficulty >= 9"):
+        generate_puzzles(1, seed=0, min_difficulty=9.0)
     with pytest.raises(ValueError, match="low <= high"):
         generate_puzzles(1, seed=0, low=9, high=2)
 
