@@ -1,8 +1,18 @@
-"""The `treeagent` command line."""
+"""The `treeagent` command line: one typer app, one module per command."""
+
+from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="treeagent: LLM agents that search instead of guess.", no_args_is_help=True)
+from treeagent.cli.play import play
+from treeagent.cli.serve import serve
+from treeagent.cli.show import show
+
+app = typer.Typer(
+    help="treeagent: LLM agents that search instead of guess.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 
 
 @app.command()
@@ -13,4 +23,6 @@ def version() -> None:
     typer.echo(_version("treeagent"))
 
 
-app.command("serve")(__import__("treeagent.cli.serve", fromlist=["serve"]).serve)
+app.command("show")(show)
+app.command("play")(play)
+app.command("serve")(serve)

@@ -1,0 +1,74 @@
+"""What every command shares: one way to report a user's mistake without a traceback."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class UserError(Exception):
+    """A mistake in the user's input; the message says what is wrong and what to do."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def user_errors(*kinds: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Turn the given exception types (and `UserError`) into a one-line error and exit code 2."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def inner(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except (UserError, *kinds) as exc:
+                fail(str(exc))
+            except KeyboardInterrupt:
+                fail("interrupted", code=130)
+
+        return inner
+
+    return wrap
+
+
+def parse_budget(spec: list[str] | None) -> dict[str, Any]:
+    """`--budget expansions=50 --budget seconds=30` -> Budget fields, with a clear error otherwise."""
+    from pydantic import ValidationError
+
+    from treeagent.search import Budget
+
+    names = {
+        "expansions": "max_expansions",
+        "llm_calls": "max_llm_calls",
+        "tokens": "max_tokens",
+        "env_steps": "max_env_steps",
+        "seconds": "max_seconds",
+    }
+    fields: dict[str, Any] = {}
+    for item in spec or []:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_").removeprefix("max_")
+        if not sep or key not in names:
+            raise UserError(f"bad budget {item!r}: write NAME=VALUE with NAME one of {', '.join(names)}")
+        try:
+            fields[names[key]] = float(value) if key == "seconds" else int(value)
+        except ValueError:
+            raise UserError(f"bad budget {item!r}: {value!r} is not a number") from None
+    try:
+        Budget(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"bad budget: {problems}") from None
+    return fields
