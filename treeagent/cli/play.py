@@ -29,7 +29,7 @@ def play(
 ) -> None:
     """Play MCTS against random, another MCTS, or OpenSpiel's own MCTS bot."""
     from treeagent.environments.games.openspiel import OpenSpielEnv
-    from treeagent.games import MCTSPlayer, MatchResult, OpenSpielMCTSPlayer, Player, RandomPlayer, play_match
+    from treeagent.games import MatchResult, MCTSPlayer, OpenSpielMCTSPlayer, Player, RandomPlayer, play_match
 
     if opponent not in OPPONENTS:
         raise UserError(f"unknown opponent {opponent!r}; choose one of: {', '.join(OPPONENTS)}")
