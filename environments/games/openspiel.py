@@ -50,16 +50,40 @@ def _load(name: str, params: Mapping[str, Any] | None) -> Any:
         raise GameError(
             f"unknown OpenSpiel game {name!r}.{hint} `treeagent.environments.games.known_games()` lists all names."
         )
+    params = _checked_params(name, params or {})
     try:
-        game = pyspiel.load_game(name, dict(params or {}))
+        game = pyspiel.load_game(name, params)
     except pyspiel.SpielError as exc:
-        raise GameError(f"cannot load {name!r} with parameters {dict(params or {})}: {exc}") from None
+        raise GameError(f"cannot load {name!r} with parameters {params}: {exc}") from None
     kind = game.get_type()
     if kind.dynamics != pyspiel.GameType.Dynamics.SEQUENTIAL:
         raise GameError(f"{name!r} has simultaneous moves; only turn-based games are supported yet.")
     if kind.chance_mode != pyspiel.GameType.ChanceMode.DETERMINISTIC:
         raise GameError(f"{name!r} has chance nodes (dice, cards); only deterministic games are supported yet.")
     return game
+
+
+def _checked_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters checked against the game's specification before OpenSpiel sees them.
+
+    OpenSpiel reports a bad parameter by printing to stderr and raising; checking first gives one
+    clean error naming what the game accepts. Integers are accepted for float parameters.
+    """
+    spec = next(g.parameter_specification for g in pyspiel.registered_games() if g.short_name == name)
+    checked: dict[str, Any] = {}
+    for key, value in params.items():
+        if key not in spec:
+            accepted = ", ".join(f"{k} (default {v!r})" for k, v in sorted(spec.items())) or "none"
+            raise GameError(f"{name!r} has no parameter {key!r}; it accepts: {accepted}")
+        kind = type(spec[key])
+        if kind is float and type(value) is int:
+            value = float(value)
+        if type(value) is not kind:
+            raise GameError(
+                f"{name!r} parameter {key!r} must be {kind.__name__} (default {spec[key]!r}), got {value!r}"
+            )
+        checked[key] = value
+    return checked
 
 
 class OpenSpielEnv(Environment[Any, int]):

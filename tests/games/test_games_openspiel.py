@@ -134,8 +134,10 @@ def test_unknown_game_suggests_close_names() -> None:
 
 
 def test_bad_parameters_name_the_game() -> None:
-    with pytest.raises(GameError, match="cannot load 'connect_four'"):
+    with pytest.raises(GameError, match=r"no parameter 'bogus'; it accepts: columns .*rows"):
         OpenSpielEnv("connect_four", {"bogus": 3})
+    with pytest.raises(GameError, match="'rows' must be int"):
+        OpenSpielEnv("connect_four", {"rows": "six"})
 
 
 @pytest.mark.parametrize(
