@@ -204,13 +204,15 @@ class LLMClient:
         empty_rounds = 0
         while len(choices) < n and empty_rounds < 3:
             want = n - len(choices)
+            if self.config.max_n_per_request is not None:
+                want = min(want, self.config.max_n_per_request)
             if requests:
                 self.stats.top_ups += 1
             seed = None if sampling.seed is None else sampling.seed + len(choices)
             got, usage = await self._request(messages, want, sampling, seed, schema, sink, tag)
             requests += 1
             empty_rounds = 0 if got else empty_rounds + 1
-            choices.extend(got[:want])
+            choices.extend(got[: n - len(choices)])
             total.prompt_tokens += usage.prompt_tokens
             total.completion_tokens += usage.completion_tokens
             total.cached_tokens += usage.cached_tokens
@@ -310,7 +312,7 @@ class LLMClient:
             self._slots = asyncio.Semaphore(self.config.max_concurrency)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts) | stop_after_delay(self.config.retry_window_s),
-            wait=wait_exponential_jitter(initial=0.5, max=8.0, jitter=1.0),
+            wait=wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=1.0),
             retry=retry_if_exception(_is_transient),
             reraise=True,
         )

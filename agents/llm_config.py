@@ -46,6 +46,9 @@ class LLMConfig(BaseModel):
     endpoint_cooldown_s: float = Field(default=2.0, gt=0)
     #: send response_format=json_schema for structured actions (vLLM, OpenAI); off for servers without it.
     structured_outputs: bool = True
+    #: most choices one request may ask for (servers that cap n, e.g. llama.cpp: 1); the client
+    #: tops up with further requests. None: no cap.
+    max_n_per_request: int | None = Field(default=None, ge=1)
 
     @field_validator("base_urls", mode="before")
     @classmethod

@@ -177,19 +177,19 @@ def prepare(config: ServerConfig, log: Callable[[str], None]) -> tuple[list[str]
             f"port {config.port} on {config.host} is busy; pick another --port, or if a server is already "
             f"running there use it as TREEAGENT_BASE_URL={config.base_url}"
         )
+    if config.model is not None:
+        model_dir = Path(config.model).expanduser()
+        if not (model_dir / "config.json").is_file():
+            raise ServerStartError(
+                f"model folder {model_dir} has no config.json; give an HF model folder (models are never "
+                "downloaded), or no --model for the embedded default"
+            )
     try:
         python = engine_env.engine_python(log=log)
         if config.model is None:
             model_dir = engine_env.ensure_default_model(log=log)
-        else:
-            model_dir = Path(config.model).expanduser()
     except engine_env.EngineSetupError as exc:
         raise ServerStartError(str(exc)) from None
-    if not (model_dir / "config.json").is_file():
-        raise ServerStartError(
-            f"model folder {model_dir} has no config.json; give an HF model folder (models are never "
-            "downloaded), or no --model for the embedded default"
-        )
     return build_command(config, python, model_dir), engine_environ(config)
 
 

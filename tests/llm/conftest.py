@@ -1,0 +1,92 @@
+"""Fixtures for the LLM tests.
+
+Live tests (`@pytest.mark.llm`) use the real server whose base URL is in TREEAGENT_BASE_URL (set
+by the test command after `scripts/vllm.sh start`); without it, the session starts the embedded
+server itself. Cassette tests replay real responses recorded from that server; run them with
+TREEAGENT_RECORD=1 (and a server) to re-record.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from treeagent.agents.base import Usage
+from treeagent.agents.cassette import Cassette
+from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.vllm_server import ServerConfig, VLLMServer
+
+CASSETTES = Path(__file__).parent / "cassettes"
+RECORDING = os.environ.get("TREEAGENT_RECORD") == "1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RecordingSink:
+    """A UsageSink that keeps what it was charged (the search's meter does the same job)."""
+
+    def __init__(self) -> None:
+        self.usages: list[Usage] = []
+        self.records: list[dict[str, Any]] = []
+
+    def charge_llm(self, usage: Usage, record: dict[str, Any] | None = None) -> None:
+        self.usages.append(usage)
+        if record is not None:
+            self.records.append(record)
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+@pytest.fixture
+async def cassette_llm() -> AsyncIterator[Callable[..., LLMClient]]:
+    """`cassette_llm(name, **config)`: a client replaying tests/llm/cassettes/<name>.jsonl."""
+    made: list[LLMClient] = []
+    recorded: set[Path] = set()
+
+    def make(name: str, **config: Any) -> LLMClient:
+        path = CASSETTES / f"{name}.jsonl"
+        if RECORDING and path not in recorded:
+            base = os.environ.get("TREEAGENT_BASE_URL")
+            if not base:
+                pytest.fail("TREEAGENT_RECORD=1 needs TREEAGENT_BASE_URL (start a server: scripts/vllm.sh start)")
+            path.unlink(missing_ok=True)
+            recorded.add(path)
+            client = LLMClient(LLMConfig(base_urls=[base], **config), cassette=Cassette(path, "record"))
+        else:
+            client = LLMClient(LLMConfig(**config), cassette=Cassette(path, "replay"))
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+async def llm_base_url() -> AsyncIterator[str]:
+    """The live server's base URL: TREEAGENT_BASE_URL, else an embedded server for this session."""
+    configured = LLMConfig.load().base_urls
+    if configured:
+        yield configured[0]
+        return
+    async with VLLMServer(ServerConfig(port=free_port())) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+async def live_llm(llm_base_url: str) -> AsyncIterator[LLMClient]:
+    async with LLMClient(LLMConfig(base_urls=[llm_base_url], request_timeout_s=120)) as client:
+        yield client
