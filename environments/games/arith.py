@@ -34,14 +34,16 @@ def _operand(value: Fraction) -> str:
 
 
 def apply_op(left: Fraction, op: str, right: Fraction) -> Fraction:
-    """`left op right`; raises ZeroDivisionError for a division by zero."""
+    """`left op right`; ZeroDivisionError for a division by zero, ParseError for an unknown operator."""
     if op == "+":
         return left + right
     if op == "-":
         return left - right
     if op == "*":
         return left * right
-    return left / right
+    if op == "/":
+        return left / right
+    raise ParseError(f"unknown operator {op!r}; use one of + - * /")
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,8 @@ class Game24Env(Environment[Game24State, Combine]):
             result = action.result
         except ZeroDivisionError:
             raise InvalidAction(f"{action}: division by zero is not allowed") from None
+        except ParseError as exc:
+            raise InvalidAction(str(exc)) from None
         rest.append(result)
         rest.sort()
         left = tuple(rest)

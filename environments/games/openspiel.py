@@ -69,6 +69,8 @@ def _checked_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     OpenSpiel reports a bad parameter by printing to stderr and raising; checking first gives one
     clean error naming what the game accepts. Integers are accepted for float parameters.
     """
+    if not params:
+        return {}
     spec = next(g.parameter_specification for g in pyspiel.registered_games() if g.short_name == name)
     checked: dict[str, Any] = {}
     for key, value in params.items():

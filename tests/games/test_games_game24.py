@@ -133,6 +133,8 @@ def test_moves_on_missing_numbers_or_by_zero_are_invalid(env: Game24Env) -> None
         env.step_now(state_of(4, 6), Combine.of(4, "+", 4))  # one 4, used twice
     with pytest.raises(InvalidAction, match="division by zero"):
         env.step_now(state, Combine(F(4), "/", F(0)))
+    with pytest.raises(InvalidAction, match="unknown operator '%'"):
+        env.step_now(state, Combine(F(4), "%", F(6)))
     with pytest.raises(InvalidAction, match="not 42"):
         env.step_now(state, 42)  # type: ignore[arg-type]
 
