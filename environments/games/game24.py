@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from treeagent.environments.base import Capabilities, Environment, InvalidAction, Step, Task
@@ -74,6 +75,12 @@ def _parse_numbers(raw: object) -> list[Fraction]:
     return values
 
 
+@lru_cache(maxsize=1 << 16)
+def _legal_moves(numbers: tuple[Fraction, ...]) -> tuple[Combine, ...]:
+    """Cached: the same multisets come back across a tree (transpositions) and across puzzles."""
+    return tuple(legal_moves(numbers)) if len(numbers) > 1 else ()
+
+
 class Game24Env(Environment[Game24State, Combine]):
     """Stateless and pure: states are immutable values, so `step_now` is safe to call anywhere."""
 
@@ -123,7 +130,7 @@ class Game24Env(Environment[Game24State, Combine]):
         return Step(new, text)
 
     def legal_actions(self, state: Game24State) -> list[Combine]:
-        return legal_moves(state.numbers) if len(state.numbers) > 1 else []
+        return list(_legal_moves(state.numbers))
 
     def render(self, state: Game24State) -> str:
         lines = [f"Target: {fmt(state.target)}", f"Remaining numbers: {_numbers_text(state.numbers)}"]

@@ -59,6 +59,8 @@ def test_legal_actions_are_every_distinct_move_once(env: Game24Env, numbers: tup
     assert set(moves) == naive_moves(state.numbers)
     for move in moves:  # every listed move is playable
         env.step_now(state, move)
+    moves.clear()  # the caller owns the list: the next call is unaffected
+    assert len(env.legal_actions(state)) == count
 
 
 def test_legal_actions_match_the_naive_enumeration_with_fractions_and_negatives(env: Game24Env) -> None:
