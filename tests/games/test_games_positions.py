@@ -85,10 +85,10 @@ async def test_win_in_three_survives_every_reply(position: KnownPosition) -> Non
 
 
 def test_brute_force_sees_a_loss_as_no_win() -> None:
-    # A finished game has no winning move, and the empty board of tic_tac_toe is a draw.
-    game = pyspiel.load_game("tic_tac_toe")
-    state = game.new_initial_state()
-    assert move_values("tic_tac_toe", ()) and max(move_values("tic_tac_toe", ()).values()) == 0.0
+    # A finished game has no winning move; x in two corners and o in the centre is a draw.
+    assert max(move_values("tic_tac_toe", (0, 4, 8)).values()) == 0.0
+    assert move_values("tic_tac_toe", (0, 4, 8))[2] == -1.0  # o in a corner loses to a fork
+    state = pyspiel.load_game("tic_tac_toe").new_initial_state()
     for a in (0, 3, 1, 4, 2):
         state.apply_action(a)
     assert state.is_terminal()

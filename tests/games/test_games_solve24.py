@@ -120,7 +120,7 @@ def test_generator_bad_requests_say_what_to_change() -> None:
     with pytest.raises(ValueError, match="min_difficulty"):
         generate_puzzles(1, seed=0, min_difficulty=-1.0)
     with pytest.raises(ValueError, match="difficulty >= 9"):
-        generate_puzzles(1, seed=0, min_difficulty=9.0)
+        generate_puzzles(1, seed=0, min_difficulty=9.0, high=6)
     with pytest.raises(ValueError, match="low <= high"):
         generate_puzzles(1, seed=0, low=9, high=2)
 
