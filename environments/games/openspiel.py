@@ -71,7 +71,9 @@ def _checked_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not params:
         return {}
-    spec = next(g.parameter_specification for g in pyspiel.registered_games() if g.short_name == name)
+    spec = next((g.parameter_specification for g in pyspiel.registered_games() if g.short_name == name), None)
+    if spec is None:  # no specification to check against: let OpenSpiel judge
+        return dict(params)
     checked: dict[str, Any] = {}
     for key, value in params.items():
         if key not in spec:
