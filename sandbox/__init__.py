@@ -9,15 +9,24 @@ Imports nothing else of the project.
         report = await run_tests(sb, solution_code, ["assert add(1, 2) == 3"])
 """
 
+from treeagent.sandbox.container import DockerSandbox
 from treeagent.sandbox.models import RunRequest, RunResult, SandboxError, Verdict
 from treeagent.sandbox.pool import SandboxIsolationWarning
 from treeagent.sandbox.process import ProcessSandbox
+from treeagent.sandbox.testing import TestCase, TestReport, TestResult, cases_from_check, run_check, run_tests
 
 __all__ = [
+    "DockerSandbox",
     "ProcessSandbox",
     "RunRequest",
     "RunResult",
     "SandboxError",
     "SandboxIsolationWarning",
+    "TestCase",
+    "TestReport",
+    "TestResult",
     "Verdict",
+    "cases_from_check",
+    "run_check",
+    "run_tests",
 ]

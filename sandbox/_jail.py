@@ -172,29 +172,76 @@ RUN_NAMESPACES = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
 
 
 class PidNamespaces:
-    """Puts each forked run into a fresh pid namespace, one fork per run.
+    """A fresh pid namespace per run, with its init forked ahead of time.
 
-    `unshare(CLONE_NEWPID)` only affects the caller's future children, and may not be repeated
-    while they would go to a namespace other than the caller's own; so the worker unshares before
-    each fork and `setns`es its children's namespace back to its own right after.
+    `unshare(CLONE_NEWPID)` puts the caller's *future children* into a new namespace; the first
+    becomes its init (pid 1), and when the init dies the kernel kills everything else in it. So
+    between runs the worker forks a tiny init that only reaps, leaves its own children's
+    namespace pointing there, and at run time forks the run itself straight into it (pid 2,
+    an ordinary process: it can signal itself, and `setsid()` or double forks cannot leave). At
+    the end, killing the init kills whatever the run left. Forking the init off the critical path
+    keeps one fork per run's latency.
     """
 
     def __init__(self) -> None:
         self.own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        self.init_pid: int | None = None
+
+    def prepare(self) -> None:
+        """Fork the next run's init (idempotent)."""
+        if self.init_pid is not None:
+            return
+        setns(self.own, CLONE_NEWPID)
+        unshare(CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:
+            _init_main()
+        self.init_pid = pid
 
     def fork(self) -> int:
-        unshare(CLONE_NEWPID)
+        """Fork the run into the prepared namespace."""
+        self.prepare()
         try:
             return os.fork()
-        finally:
-            if os.getpid() != 1:
-                setns(self.own, CLONE_NEWPID)
+        except OSError:  # the init died (it should not): start over once
+            self.finish()
+            self.prepare()
+            return os.fork()
+
+    def finish(self) -> None:
+        """Kill the run's init, and so every process left in its namespace; reap it."""
+        pid, self.init_pid = self.init_pid, None
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _init_main() -> None:
+    """Pid 1 of a run's namespace: reap orphans until killed. Never returns."""
+    try:
+        set_parent_death_signal(9)
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(sig, signal.SIG_IGN)
+        while True:
+            signal.sigwait({signal.SIGCHLD})
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                    pass
+    finally:
+        os._exit(0)
 
 
 def probe_run_namespaces() -> PidNamespaces | None:
     """Per-run namespaces (pid, mount, ipc, uts), if this process may create them."""
     try:
         pidns = PidNamespaces()
+        pidns.prepare()
         pid = pidns.fork()
     except OSError:
         return None
@@ -203,8 +250,9 @@ def probe_run_namespaces() -> PidNamespaces | None:
             unshare(RUN_NAMESPACES)
         except OSError:
             os._exit(1)
-        os._exit(0 if os.getpid() == 1 else 2)
+        os._exit(0 if os.getpid() == 2 else 2)
     _, status = os.waitpid(pid, 0)
+    pidns.finish()
     return pidns if os.waitstatus_to_exitcode(status) == 0 else None
 
 

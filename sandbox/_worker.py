@@ -69,6 +69,8 @@ class Worker:
         self.gid: int = config["gid"]
         self.container: bool = config.get("container", False)
         self.work_root: str = config["work_root"]
+        # shared directories a run may write (a container's /tmp): emptied after each run
+        self.scratch_dirs: list[str] = config.get("scratch_dirs", [])
         self.missing: list[str] = []
         self.pidns: _jail.PidNamespaces | None = None
         self.private_fs = False
@@ -96,12 +98,23 @@ class Worker:
         if self.container:  # the container is the isolation; its own limits stand in for ours
             self.missing = [m for m in self.missing if not m.startswith(("cgroup", "pid/", "mount", "network"))]
         self.runs = 0
+        self._code_cache: dict[tuple[str, str], Any] = {}
         gc.freeze()  # keep the collector from touching (and so copying) the worker's pages in each child
 
     def hello(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing}
 
+    def prepare_next(self) -> None:
+        """Work for the next run that can be done before it arrives (its pid namespace's init)."""
+        if self.pidns is not None:
+            try:
+                self.pidns.prepare()
+            except OSError:  # the run will try again and report what fails
+                self.pidns.init_pid = None
+
     def close(self) -> None:
+        if self.pidns is not None:
+            self.pidns.finish()
         if self.cgroup is not None:
             self.cgroup.remove()
 
@@ -111,17 +124,14 @@ class Worker:
             self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 2)
             self.cgroup.reset_peak()
         oom_before = self.cgroup.oom_kills() if self.cgroup is not None else 0
-        workdir = "/work" if self.private_fs else os.path.join(self.work_root, f"run{self.runs}")
+        workdir = "/work" if self.private_fs else os.path.join(self.work_root, f"u{self.uid}")
         if not self.private_fs:
             shutil.rmtree(workdir, ignore_errors=True)
             os.makedirs(workdir, mode=0o700)
             os.chown(workdir, self.uid, self.gid)
         code: Any = None
         if req.get("code") is not None and not req.get("command"):
-            try:
-                code = compile(req["code"], os.path.join(workdir, "main.py"), "exec", dont_inherit=True)
-            except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-                code = exc
+            code = self._compile(req["code"], os.path.join(workdir, "main.py"))
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -149,12 +159,31 @@ class Worker:
                     os.close(fd)
             if not self.private_fs:
                 shutil.rmtree(workdir, ignore_errors=True)
+                for scratch in self.scratch_dirs:
+                    _empty_dir(scratch)
         if self.cgroup is not None:
             if self.cgroup.oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
                 result["verdict"] = "memory"
                 result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed)"
             result["peak_memory_mb"] = round(self.cgroup.peak() / (1 << 20), 2)
         return result
+
+    def _compile(self, source: str, filename: str) -> Any:
+        """Compile here, before the fork (much cheaper than in a fresh child); small sources that
+        repeat (a test harness) are cached. A compile error is passed on for the child to raise."""
+        key = (source, filename)
+        cached = self._code_cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            code: Any = compile(source, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as exc:
+            return exc
+        if len(source) < (1 << 16):
+            if len(self._code_cache) >= 64:
+                self._code_cache.pop(next(iter(self._code_cache)))
+            self._code_cache[key] = code
+        return code
 
     def _child(self, req: dict[str, Any], workdir: str, code: Any, fds: tuple[int, int, int, int]) -> None:
         in_r, out_w, err_w, st_w = fds
@@ -179,7 +208,7 @@ class Worker:
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         status_fd = os.dup2(st_w, 3)
-        os.closerange(4, 1 << 16)
+        _close_fds_from(4)
         os.chdir(workdir)
         with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
             fh.write("1000")
@@ -233,8 +262,9 @@ class Worker:
             os.chown(path, self.uid, self.gid)
 
     def _kill_strays(self) -> None:
-        """Without a pid namespace: kill whatever the run left behind, by cgroup and by uid."""
+        """Kill whatever the run left behind: its pid namespace, or (without one) by cgroup and uid."""
         if self.pidns is not None:
+            self.pidns.finish()
             return
         if self.cgroup is not None:
             for _ in range(100):
@@ -247,18 +277,62 @@ class Worker:
                 time.sleep(0.001)
         if os.geteuid() != 0 or self.uid == 0:
             return
-        pid = os.fork()
-        if pid == 0:  # kill(-1) as the run's uid reaches exactly that uid's processes
-            try:
-                os.setgid(self.gid)
-                os.setuid(self.uid)
-                for _ in range(10000):
+        for _ in range(50):
+            pid = os.fork()
+            if pid == 0:  # kill(-1) as the run's uid reaches exactly that uid's processes
+                try:
+                    os.setgid(self.gid)
+                    os.setuid(self.uid)
                     os.kill(-1, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            if not _live_processes_of(self.uid):
+                return
+            time.sleep(0.002)
+
+
+def _empty_dir(path: str) -> None:
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path):
+            full = os.path.join(path, name)
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(full)
+
+
+def _live_processes_of(uid: int) -> list[int]:
+    """Pids of `uid`'s processes that are not yet dead (zombies excluded)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{name}").st_uid != uid:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            found.append(int(name))
+    return found
+
+
+def _close_fds_from(low: int) -> None:
+    """Close every fd >= low. Listing /proc/self/fd is cheap; a container's seccomp profile may
+    refuse close_range(2), and closerange's fallback is one close() per possible fd."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(low, 1 << 16)
+        return
+    for fd in fds:
+        if fd >= low:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def main() -> None:
@@ -267,6 +341,7 @@ def main() -> None:
     if config is None:
         return
     worker = Worker(config)
+    worker.prepare_next()
     write_frame(worker.hello())
     try:
         while True:
@@ -278,6 +353,7 @@ def main() -> None:
             except Exception as exc:  # a broken machine or a bug: report it, keep serving
                 result = {"verdict": "error", "message": f"sandbox worker failed: {exc!r}", "internal": True}
             write_frame(result)
+            worker.prepare_next()
     finally:
         worker.close()
 

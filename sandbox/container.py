@@ -1,0 +1,236 @@
+"""The Docker backend: one warm container per worker, each running the sandbox worker via exec.
+
+Containers have no network, a read-only root, tmpfs /work and /tmp, memory, pids and CPU limits,
+all capabilities dropped but the few the worker needs to drop to an unprivileged uid and clean
+up after a run, and no-new-privileges. The worker inside is the same program as the process
+backend's, reached through a `docker exec` stream (the Docker SDK's attach socket), so a run
+costs a fork inside a warm container, not a container start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import struct
+import sys
+from types import TracebackType
+from typing import Any
+
+from treeagent.sandbox.docker_image import WORKER_DIR, ensure_image
+from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
+from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
+from treeagent.sandbox.process import base_interpreter
+
+LABEL = "treeagent.sandbox"
+_MUX = struct.Struct(">BxxxI")
+
+
+def connect() -> Any:
+    """A Docker client whose daemon answers, or a SandboxError saying what to do. Blocking."""
+    try:
+        import docker
+    except ImportError as exc:
+        raise SandboxError("the Docker backend needs the Docker SDK: pip install 'treeagent[docker]'") from exc
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:
+        raise SandboxError(
+            f"no Docker daemon answers at {where} ({type(exc).__name__}): start one with "
+            "`bash scripts/dockerd.sh start` (or your system's docker service), or use ProcessSandbox"
+        ) from exc
+    return client
+
+
+class _ExecConn(WorkerConn):
+    """A worker running inside a container, reached over the exec's multiplexed socket."""
+
+    def __init__(self, container: Any, sock: socket.socket) -> None:
+        self.container = container
+        self._sock = sock
+        self.reader = asyncio.StreamReader(limit=1 << 30)
+        self._writer: asyncio.StreamWriter | None = None
+        self._pump: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        raw_reader, self._writer = await asyncio.open_connection(sock=self._sock, limit=1 << 30)
+        self._pump = asyncio.create_task(self._demux(raw_reader))
+
+    async def _demux(self, raw: asyncio.StreamReader) -> None:
+        """Split Docker's stream framing: stdout carries the protocol, stderr goes to the log."""
+        try:
+            while True:
+                kind, size = _MUX.unpack(await raw.readexactly(_MUX.size))
+                payload = await raw.readexactly(size)
+                if kind == 1:
+                    self.reader.feed_data(payload)
+                else:
+                    log.warning("sandbox container %s: %s", self.container.short_id, payload.decode(errors="replace"))
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self.reader.feed_eof()
+
+    def write(self, data: bytes) -> None:
+        assert self._writer is not None
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        assert self._writer is not None
+        await self._writer.drain()
+
+    async def kill(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        if self._pump is not None:
+            self._pump.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(self.container.remove, force=True)
+
+
+class DockerSandbox:
+    """Run code in warm, locked-down containers (the `docker` SDK; the daemon must be running).
+
+        async with DockerSandbox(workers=2) as sb:
+            result = await sb.run(RunRequest(code="print(1 + 1)"))
+
+    `memory_limit_mb`, `pids_limit` and `cpus` bound each container; a run's own memory limit is
+    applied inside it as an address-space limit, its process limit as the uid's RLIMIT_NPROC.
+    """
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        memory_limit_mb: int = 1024,
+        pids_limit: int = 256,
+        cpus: float = 1.0,
+        work_size_mb: int = 256,
+        uid_base: int = 64400,
+        python: str | None = None,
+        extra_ro_paths: list[str] | None = None,
+    ) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.memory_limit_mb = memory_limit_mb
+        self.pids_limit = pids_limit
+        self.cpus = cpus
+        self.work_size_mb = work_size_mb
+        self.uid_base = uid_base
+        self.python = python or base_interpreter()
+        self.ro_paths = sorted({"/usr", os.path.realpath(sys.base_prefix), *(extra_ro_paths or [])})
+        self._client: Any = None
+        self._image: str | None = None
+        self._pool = WorkerPool(self._spawn, self.workers, type(self).__name__)
+
+    @property
+    def missing_isolation(self) -> list[str]:
+        return list(self._pool.missing_isolation)
+
+    async def start(self) -> None:
+        if self._client is None:
+            self._client = await asyncio.to_thread(connect)
+            self._image = await asyncio.to_thread(ensure_image, self._client)
+            await asyncio.to_thread(_remove_orphans, self._client)
+        await self._pool.start()
+
+    async def close(self) -> None:
+        await self._pool.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self._client.close)
+            self._client = None
+
+    async def __aenter__(self) -> DockerSandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def run(self, request: RunRequest) -> RunResult:
+        if request.network:
+            raise SandboxError("DockerSandbox runs have no network (--network none); network=True is not supported")
+        if request.memory_limit_mb > self.memory_limit_mb:
+            raise SandboxError(
+                f"memory_limit_mb={request.memory_limit_mb} is over the container's {self.memory_limit_mb} MB: "
+                "raise DockerSandbox(memory_limit_mb=...)"
+            )
+        return await self._pool.run(request)
+
+    async def _spawn(self, index: int) -> WorkerConn:
+        container, sock = await asyncio.to_thread(self._create, index)
+        conn = _ExecConn(container, sock)
+        try:
+            await conn.open()
+            uid = self.uid_base + index
+            await conn.send(
+                {
+                    "uid": uid,
+                    "gid": uid,
+                    "work_root": "/work",
+                    "container": True,
+                    "namespaces": False,
+                    "cgroups": False,
+                    "scratch_dirs": ["/tmp", "/dev/shm"],
+                }
+            )
+        except BaseException:
+            await conn.kill()
+            raise
+        return conn
+
+    def _create(self, index: int) -> tuple[Any, socket.socket]:
+        """Start a container and exec the worker in it; returns the exec's raw socket. Blocking."""
+        mb = self.memory_limit_mb
+        tmpfs_opts = f"rw,nosuid,nodev,size={self.work_size_mb}m,mode=1777"
+        container = self._client.containers.run(
+            self._image,
+            command=["/usr/bin/sleep", "infinity"],
+            detach=True,
+            init=True,
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/work": tmpfs_opts, "/tmp": tmpfs_opts},
+            volumes={p: {"bind": p, "mode": "ro"} for p in self.ro_paths},
+            mem_limit=f"{mb}m",
+            memswap_limit=f"{mb}m",
+            pids_limit=self.pids_limit,
+            nano_cpus=int(self.cpus * 1e9),
+            cap_drop=["ALL"],
+            cap_add=["SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER"],
+            security_opt=["no-new-privileges"],
+            labels={LABEL: "1", f"{LABEL}.owner": str(os.getpid())},
+            environment={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+        )
+        try:
+            api = self._client.api
+            exec_id = api.exec_create(
+                container.id,
+                [self.python, "-I", "-S", f"{WORKER_DIR}/_worker.py"],
+                stdin=True,
+                stdout=True,
+                stderr=True,
+                tty=False,
+            )["Id"]
+            wrapped = api.exec_start(exec_id, socket=True)
+            sock: socket.socket = getattr(wrapped, "_sock", wrapped)
+            sock.setblocking(False)
+            return container, sock
+        except BaseException:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+            raise
+
+
+def _remove_orphans(client: Any) -> None:
+    """Containers left by a toolkit process that died without closing its sandbox."""
+    for c in client.containers.list(all=True, filters={"label": LABEL}):
+        owner = c.labels.get(f"{LABEL}.owner", "")
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            with contextlib.suppress(Exception):
+                c.remove(force=True)
