@@ -77,7 +77,7 @@ class Combine:
     def __str__(self) -> str:
         try:
             result: Fraction | None = self.result
-        except ZeroDivisionError:
+        except (ZeroDivisionError, ParseError):
             result = None
         return self.text(result)
 

@@ -89,10 +89,8 @@ class Game24Env(Environment[Game24State, Combine]):
 
     async def reset(self, task: Task) -> Step[Game24State]:
         numbers = _parse_numbers(task.data.get("numbers"))
-        target = task.data.get("target", TARGET)
-        if isinstance(target, bool) or not isinstance(target, int | str):
-            raise ValueError(f"target must be a number, got {target!r}")
-        state = Game24State(tuple(sorted(numbers)), (), Fraction(target))
+        target = _parse_numbers([task.data.get("target", TARGET)])[0]
+        state = Game24State(tuple(sorted(numbers)), (), target)
         return Step(state, self.render(state), terminal=state.terminal, reward=float(state.solved))
 
     async def step(self, state: Game24State, action: Combine | str) -> Step[Game24State]:

@@ -137,6 +137,8 @@ def test_moves_on_missing_numbers_or_by_zero_are_invalid(env: Game24Env) -> None
         env.step_now(state, Combine(F(4), "/", F(0)))
     with pytest.raises(InvalidAction, match="unknown operator '%'"):
         env.step_now(state, Combine(F(4), "%", F(6)))
+    with pytest.raises(InvalidAction, match="5 % 1 uses a number that is not left"):
+        env.step_now(state, Combine(F(5), "%", F(1)))
     with pytest.raises(InvalidAction, match="not 42"):
         env.step_now(state, 42)  # type: ignore[arg-type]
 
@@ -173,7 +175,17 @@ async def test_render_round_trips_the_remaining_numbers(env: Game24Env) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [{}, {"numbers": []}, {"numbers": "1 2 3 4"}, {"numbers": [1, "x"]}, {"numbers": [1, True]}, {"numbers": [None]}],
+    [
+        {},
+        {"numbers": []},
+        {"numbers": "1 2 3 4"},
+        {"numbers": [1, "x"]},
+        {"numbers": [1, True]},
+        {"numbers": [None]},
+        {"numbers": [1, "1/0"]},
+        {"numbers": [4, 6], "target": "twenty-four"},
+        {"numbers": [4, 6], "target": None},
+    ],
 )
 async def test_bad_tasks_say_what_is_wrong(env: Game24Env, data: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="number"):
