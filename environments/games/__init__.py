@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from treeagent.environments.games.arith import Combine, ParseError, parse_combine
+from treeagent.environments.games.arith import Combine, ParseError, check_answer, parse_combine
 from treeagent.environments.games.game24 import Game24Env, Game24State, game24_task
 from treeagent.environments.games.solve24 import (
     KNOWN_UNSOLVABLE,
@@ -33,6 +33,7 @@ __all__ = [
     "GameError",
     "OpenSpielEnv",
     "ParseError",
+    "check_answer",
     "count_solutions",
     "difficulty",
     "game24_task",

@@ -13,7 +13,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["OPS", "Combine", "ParseError", "combinations", "evaluate", "fmt", "legal_moves", "parse_combine"]
+__all__ = [
+    "OPS",
+    "Combine",
+    "ParseError",
+    "check_answer",
+    "combinations",
+    "evaluate",
+    "fmt",
+    "legal_moves",
+    "parse_combine",
+]
 
 OPS = ("+", "-", "*", "/")
 _COMMUTATIVE = frozenset("+*")
@@ -216,3 +226,32 @@ def parse_combine(text: str) -> Combine:
         if claimed is not None and claimed != result:
             raise ParseError(f"{lhs.strip()} is {fmt(result)}, not {rhs.strip()}")
     return move
+
+
+def check_answer(expression: str, numbers: Sequence[Fraction | int], target: Fraction | int = 24) -> bool:
+    """Whether a whole answer ("(10 - 4) * (13 - 9)", "... = 24") uses each number once and hits target.
+
+    The Tree of Thoughts final-answer check. Raises ParseError for text that is not arithmetic;
+    a negative number counts only as a literal ("-2"), never as a unary minus on a sub-expression.
+    """
+    lhs = _LEFT_NOTE.sub("", expression.translate(_ALIASES)).strip().rstrip(".").split("=", 1)[0]
+    try:
+        tree = ast.parse(_TIMES_X.sub(" * ", lhs).strip(), mode="eval").body
+    except SyntaxError:
+        raise ParseError(f"{expression!r} is not an arithmetic expression") from None
+    used: list[Fraction] = []
+    _leaves(tree, expression, used)
+    value = _value(tree, expression)
+    return sorted(used) == sorted(Fraction(n) for n in numbers) and value == Fraction(target)
+
+
+def _leaves(node: ast.expr, text: str, out: list[Fraction]) -> None:
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        _leaves(node.left, text, out)
+        _leaves(node.right, text, out)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        out.append(-_value(node.operand, text))
+    elif isinstance(node, ast.Constant):
+        out.append(_value(node, text))
+    else:
+        raise ParseError(f"{text!r} may hold only numbers, + - * / and parentheses")

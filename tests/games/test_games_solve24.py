@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from treeagent.environments.games.arith import ParseError, evaluate
+from treeagent.environments.games.arith import ParseError, check_answer, evaluate
 from treeagent.environments.games.game24 import Game24Env, Game24State, game24_task
 from treeagent.environments.games.solve24 import (
     KNOWN_UNSOLVABLE,
@@ -136,3 +136,31 @@ def test_evaluate_is_exact() -> None:
     assert evaluate("0.5 * 3") == Fraction(3, 2)
     with pytest.raises(ParseError, match="divides by zero"):
         evaluate("1 / (2 - 2)")
+
+
+@pytest.mark.parametrize("numbers", HARD)
+def test_solver_answers_pass_the_answer_check(numbers: tuple[int, ...]) -> None:
+    expression = solve24(numbers)
+    assert expression is not None
+    assert check_answer(expression, numbers) and check_answer(f"{expression} = 24", numbers)
+
+
+@pytest.mark.parametrize(
+    ("answer", "ok"),
+    [
+        ("(10 - 4) * (13 - 9) = 24", True),
+        ("(13 - 9) × (10 - 4)", True),
+        ("(10 - 4) * (13 - 9) * 1", False),  # a number that is not in the puzzle
+        ("(10 - 4) * 4", False),  # 9 and 13 unused, 4 reused
+        ("6 * 4", False),
+        ("(10 + 4) + (13 - 9)", False),  # every number once, but 18
+        ("-(4 - 10) * (13 - 9)", None),  # unary minus on an expression is not a 24 move
+        ("__import__('os')", None),
+    ],
+)
+def test_the_answer_check(answer: str, ok: bool | None) -> None:
+    if ok is None:
+        with pytest.raises(ParseError):
+            check_answer(answer, (4, 9, 10, 13))
+    else:
+        assert check_answer(answer, (4, 9, 10, 13)) is ok
