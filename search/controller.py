@@ -60,6 +60,8 @@ class Controller(ABC):
         self.trace_path = Path(trace) if trace is not None else None
         self.resume = resume
         self.step_timeout = step_timeout
+        #: the run under way (or the last one), for progress displays that poll its meter
+        self.active: SearchRun | None = None
 
     def config(self) -> dict[str, Any]:
         """The knobs of this controller, as written to the trace."""
@@ -104,6 +106,7 @@ class Controller(ABC):
                 cache=cache,
                 step_timeout=self.step_timeout,
             )
+            self.active = run
             if not root_step.terminal:
                 await self.search(run)
             best = self.best(run)

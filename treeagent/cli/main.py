@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from treeagent.cli.play import play
+from treeagent.cli.run import run
 from treeagent.cli.serve import serve
 from treeagent.cli.show import show
 
@@ -23,6 +24,7 @@ def version() -> None:
     typer.echo(_version("treeagent"))
 
 
+app.command("run")(run)
 app.command("show")(show)
 app.command("play")(play)
 app.command("serve")(serve)

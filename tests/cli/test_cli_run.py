@@ -1,0 +1,84 @@
+"""`treeagent run` on built-in and user-written environments, and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from examples.maze_env import CloserIsBetter, MazeEnv
+from treeagent.agents.heuristics import UniformPolicy
+from treeagent.cli.main import app
+from treeagent.environments.base import Task
+from treeagent.search import DFSDT, MCTS, Beam, BestFirst, Budget, read_records
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_run_game24_solves_writes_a_trace_and_resumes_from_it(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    args = ["run", "game24", "--task", "4 9 10 13", "--set", "branching=64", "--set", "max_depth=3"]
+    result = runner.invoke(app, [*args, "-b", "expansions=100", "--trace", str(trace)])
+    assert result.exit_code == 0, result.output
+    assert "solved      yes" in result.output
+    expands = sum(1 for r in read_records(trace) if r["type"] == "expand")
+    assert expands >= 1
+    again = runner.invoke(app, [*args, "-b", "expansions=100", "--trace", str(trace), "--resume"])
+    assert again.exit_code == 0, again.output
+    assert f"({expands} replayed)" in again.output
+
+
+def test_run_a_user_environment_from_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(
+        app,
+        [
+            "run", "examples/maze_env.py:MazeEnv", "--task-json", '{"id": "maze"}', "-c", "dfsdt",
+            "--evaluator", "reward", "--set", "width=4", "--set", "max_depth=14", "-b", "expansions=5000",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "solved      yes" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nosuch"], "unknown environment 'nosuch'"),
+        (["run", "game24"], "game24 needs --task"),
+        (["run", "game24", "--task", "4 x 10 13"], "bad Game of 24 task"),
+        (["run", "game24", "--task-json", "{"], "--task-json is not JSON"),
+        (["run", "game24", "--task-json", '{"prompt": "x"}'], "--task-json is not a task: id"),
+        (["run", "game24", "--task", "1 2 3 4", "-c", "astar"], "unknown controller 'astar'"),
+        (["run", "game24", "--task", "1 2 3 4", "--set", "depth"], "bad --set 'depth'"),
+        (["run", "game24", "--task", "1 2 3 4", "--set", "speed=3"], "bad --set for best_first"),
+        (["run", "game24", "--task", "1 2 3 4", "-b", "expansions=0"], "bad budget"),
+        (["run", "game24", "--task", "1 2 3 4", "-b", "steps=3"], "bad budget 'steps=3'"),
+        (["run", "game24", "--task", "1 2 3 4", "--resume"], "resume=True needs trace"),
+        (["run", "no_module_here:Env", "--task", "x"], "cannot import 'no_module_here'"),
+        (["run", "treeagent.search:Budget", "--task", "x"], "is not an Environment subclass"),
+    ],
+)
+def test_run_user_errors(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+async def test_one_small_class_works_with_every_controller() -> None:
+    env, task = MazeEnv(), Task(id="maze")
+    for controller in (
+        BestFirst(UniformPolicy(), CloserIsBetter(), branching=4, max_depth=20, budget=Budget(max_expansions=200)),
+        DFSDT(UniformPolicy(), width=4, max_depth=14, budget=Budget(max_expansions=5000)),
+        Beam(UniformPolicy(), CloserIsBetter(), width=8, expansions_per_beam=4, max_depth=20),
+        MCTS(UniformPolicy(), CloserIsBetter(), simulations=3000, max_depth=20),
+    ):
+        result = await controller.run(env, task)
+        assert result.solved, (controller.name, result.summary())
+        position = (await env.reset(task)).state
+        for action in result.best_actions:
+            position = env.step_now(position, action).state
+        assert position == env.find("G")

@@ -1,0 +1,199 @@
+"""`treeagent run ENV`: one search on one task, with a progress bar and a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from treeagent.cli.common import UserError, console, parse_budget, user_errors
+from treeagent.registry import BUILTINS, EnvSpecError, make
+from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
+
+POLICIES = ("uniform", "llm")
+EVALUATORS = ("auto", "rollout", "reward", "llm")
+
+
+def _parse_knobs(items: list[str] | None) -> dict[str, Any]:
+    knobs: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"bad --set {item!r}: write KNOB=VALUE, e.g. --set branching=5")
+        value: Any = raw
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        knobs[key.strip().replace("-", "_")] = value
+    return knobs
+
+
+@user_errors(EnvSpecError, TraceError, ValueError)
+def run(
+    env: Annotated[str, typer.Argument(help="; ".join(f"{k}: {v}" for k, v in BUILTINS.items()))],
+    task: Annotated[str | None, typer.Option(help="the task, in the environment's short form")] = None,
+    task_json: Annotated[str | None, typer.Option(help="the task as JSON: {id, prompt, data}")] = None,
+    controller: Annotated[str, typer.Option("--controller", "-c", help=", ".join(CONTROLLERS))] = "best_first",
+    policy: Annotated[str, typer.Option(help="uniform (no model; needs legal actions) or llm")] = "uniform",
+    evaluator: Annotated[str, typer.Option(help="auto, rollout, reward or llm")] = "auto",
+    budget: Annotated[
+        list[str] | None,
+        typer.Option("--budget", "-b", help="NAME=VALUE: expansions, llm_calls, tokens, env_steps, seconds"),
+    ] = None,
+    knob: Annotated[
+        list[str] | None, typer.Option("--set", help="controller knob KNOB=VALUE, e.g. branching=5, max_depth=3")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="expansions and evaluations under way at once")] = 1,
+    seed: Annotated[int, typer.Option(help="search seed")] = 0,
+    trace: Annotated[
+        Path | None, typer.Option(help="write the trace here (JSONL); view it with `treeagent show`")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="resume the search recorded in --trace")] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible endpoint(s), comma-separated; default: start the embedded model"),
+    ] = None,
+) -> None:
+    """Search one task with a controller, a policy and an evaluator; print the best trajectory."""
+    if controller not in CONTROLLERS:
+        raise UserError(f"unknown controller {controller!r}; choose one of: {', '.join(CONTROLLERS)}")
+    if policy not in POLICIES:
+        raise UserError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
+    if evaluator not in EVALUATORS:
+        raise UserError(f"unknown evaluator {evaluator!r}; choose one of: {', '.join(EVALUATORS)}")
+    budget_fields = parse_budget(budget)
+    knobs = _parse_knobs(knob)
+    environment, the_task = make(env, task, task_json)
+    result = asyncio.run(
+        _search(
+            environment,
+            the_task,
+            controller,
+            policy,
+            evaluator,
+            Budget(**budget_fields),
+            knobs,
+            concurrency,
+            seed,
+            trace,
+            resume,
+            base_url,
+        )
+    )
+    _report(result)
+
+
+async def _search(
+    env: Any,
+    task: Any,
+    controller_name: str,
+    policy_name: str,
+    evaluator_name: str,
+    budget: Budget,
+    knobs: dict[str, Any],
+    concurrency: int,
+    seed: int,
+    trace: Path | None,
+    resume: bool,
+    base_url: str | None,
+) -> SearchResult:
+    async with _agents(policy_name, evaluator_name, base_url) as (policy, evaluator):
+        cls = CONTROLLERS[controller_name]
+        if cls.name == "mcts" and not budget.is_bounded() and "simulations" not in knobs:
+            budget = Budget(max_expansions=100)
+        try:
+            controller: Controller = cls(
+                policy,
+                evaluator,
+                budget=budget,
+                concurrency=concurrency,
+                seed=seed,
+                trace=trace,
+                resume=resume,
+                **knobs,
+            )
+        except TypeError as exc:
+            raise UserError(f"bad --set for {controller_name}: {exc}") from None
+        try:
+            return await _with_progress(controller, env, task)
+        finally:
+            await env.close()
+
+
+@contextlib.asynccontextmanager
+async def _agents(policy_name: str, evaluator_name: str, base_url: str | None) -> AsyncIterator[tuple[Any, Any]]:
+    from treeagent.agents.heuristics import EnvReward, RandomRollout, UniformPolicy
+
+    needs_llm = policy_name == "llm" or evaluator_name == "llm"
+    if not needs_llm:
+        evaluator = EnvReward() if evaluator_name == "reward" else RandomRollout(n=4)
+        yield UniformPolicy(), evaluator
+        return
+    from treeagent.agents.llm_client import LLMClient
+    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.llm_evaluator import LLMSelfEvaluator
+    from treeagent.agents.llm_policy import LLMPolicy
+    from treeagent.agents.vllm_server import serve_or_connect
+
+    async with serve_or_connect(base_url) as server, LLMClient(LLMConfig.load(base_urls=server.base_url)) as llm:
+        policy = LLMPolicy(llm) if policy_name == "llm" else UniformPolicy()
+        if evaluator_name in ("auto", "llm"):
+            chosen: Any = LLMSelfEvaluator(llm) if policy_name == "llm" or evaluator_name == "llm" else None
+        elif evaluator_name == "reward":
+            chosen = EnvReward()
+        else:
+            chosen = RandomRollout(n=4)
+        yield policy, chosen
+
+
+async def _with_progress(controller: Controller, env: Any, task: Any) -> SearchResult:
+    limit = controller.budget.max_expansions
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn(f"[bold]{controller.name}[/] on {task.id}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        bar = progress.add_task("search", total=limit, info="")
+        job = asyncio.create_task(controller.run(env, task))
+        while not job.done():
+            await asyncio.wait({job}, timeout=0.2)
+            active = controller.active
+            if active is not None:
+                s = active.meter.stats
+                info = f"{s.expansions} expansions · {len(active.tree)} nodes · {s.llm_calls} LLM calls"
+                progress.update(bar, completed=s.expansions, info=info)
+        return job.result()
+
+
+def _report(result: SearchResult) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("solved", "[green]yes[/]" if result.solved else "[red]no[/]")
+    table.add_row("stopped by", result.stop_reason)
+    table.add_row("best path", " → ".join(result.best_texts) or "(root)")
+    table.add_row("best value", f"{result.best_value:.3f}")
+    s = result.stats
+    table.add_row(
+        "spent",
+        f"{s.expansions} expansions ({s.replayed_expansions} replayed), {s.env_steps} env steps, "
+        f"{s.llm_calls} LLM calls, {s.tokens} tokens, {s.wall_seconds:.2f} s",
+    )
+    table.add_row("tree", f"{len(result.tree)} nodes, {s.failed_nodes} failed")
+    if result.trace_path is not None:
+        table.add_row("trace", f"{result.trace_path}  (treeagent show {result.trace_path})")
+    console.print(table)
