@@ -28,12 +28,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def user_errors(*kinds: type[BaseException]) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn the given exception types (and `UserError`) into a one-line error and exit code 2."""
 
+    caught: tuple[type[BaseException], ...] = (UserError, *kinds)
+
     def wrap(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def inner(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return fn(*args, **kwargs)
-            except (UserError, *kinds) as exc:
+            except caught as exc:
                 fail(str(exc))
             except KeyboardInterrupt:
                 fail("interrupted", code=130)
