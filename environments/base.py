@@ -141,6 +141,14 @@ class Environment(ABC, Generic[S, A]):
         """The inverse of `encode_action`."""
         return data
 
+    def parse_action(self, state: S, text: str) -> A:
+        """The action a model wrote as `text`, in `state` (raise `InvalidAction` if it names none).
+
+        Games whose move names depend on the state (chess "Nf3", connect_four "x3") override this;
+        by default the text is decoded as the action's JSON form.
+        """
+        return self.decode_action(text)
+
     def action_key(self, action: A) -> str:
         """A canonical string for de-duplicating actions and keying caches."""
         if type(action) is int or type(action) is str:

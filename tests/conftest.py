@@ -1,0 +1,23 @@
+"""Suite-wide rules. With TREEAGENT_REQUIRE_SERVICES=1 (set by scripts/test.sh) a skipped test
+fails the run: CI starts every service the tests use, so a skip there means something is broken."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("TREEAGENT_REQUIRE_SERVICES") == "1" and _skipped and exitstatus == 0:
+        print(f"\n{len(_skipped)} tests were skipped, but scripts/test.sh requires every test to run:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = 1
