@@ -84,6 +84,8 @@ class Proposal:
     prior: the policy's probability for the action (PUCT), None when it has none.
     give_up: the policy abandons this branch (DFSDT's give_up_and_restart); no action is applied.
     error: the reply could not be turned into an action; the controller makes a failed child.
+    text: the policy's raw output (a model's reply), kept in the trace; nodes show the action
+        through `Environment.action_text`, not this.
     """
 
     action: Any = None

@@ -176,7 +176,7 @@ class SearchRun:
     def _lazy_child(self, parent: Node, proposal: Proposal) -> Node:
         if proposal.error is not None or proposal.give_up:
             return self._failed_child(parent, proposal)
-        child = self._new_child(parent, proposal, None, proposal.text)
+        child = self._new_child(parent, proposal, None, "")
         child.status = Status.NEW
         return child
 
@@ -208,10 +208,10 @@ class SearchRun:
         try:
             step = self.env.step_now(parent.step.state, proposal.action)
         except Exception as exc:
-            child = self._new_child(parent, proposal, None, proposal.text)
+            child = self._new_child(parent, proposal, None, "")
             self.fail(child, error_text(exc))
             return child
-        child = self._new_child(parent, proposal, step, proposal.text)
+        child = self._new_child(parent, proposal, step, "")
         if step.terminal:
             child.status = Status.TERMINAL
         if self.trace is not None:
@@ -224,7 +224,7 @@ class SearchRun:
         if not self.meter.try_env_step():
             return None
         assert parent.step is not None
-        text = proposal.text or self.action_text(parent, proposal.action)
+        text = self.action_text(parent, proposal.action)
         try:
             coro = self.env.step(parent.step.state, proposal.action)
             step = await (asyncio.wait_for(coro, self.step_timeout) if self.step_timeout else coro)
@@ -243,7 +243,8 @@ class SearchRun:
         return child
 
     def _failed_child(self, parent: Node, proposal: Proposal) -> Node:
-        text = proposal.text or ("give up" if proposal.give_up else "unparseable reply")
+        raw = " ".join(proposal.text.split())
+        text = "give up" if proposal.give_up else f"(invalid) {raw[:60]}" if raw else "(invalid reply)"
         child = self._new_child(parent, proposal, None, text)
         child.give_up = proposal.give_up
         self.fail(child, proposal.error or "gave up on this branch")

@@ -1,1 +1,61 @@
-"""treeagent."""
+"""treeagent: LLM agents that search instead of guess.
+
+The public API in one place. A search is a controller (`BestFirst`, `DFSDT`, `MCTS`, `Beam`) run
+on an `Environment` and a `Task`, with a policy that proposes actions, an evaluator that scores
+nodes and a `Budget`; it returns a `SearchResult`.
+"""
+
+from treeagent.agents.base import Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep, Usage
+from treeagent.agents.heuristics import EnvReward, RandomRollout, ScriptedPolicy, UniformPolicy, Weighted
+from treeagent.environments.base import Capabilities, Environment, InvalidAction, Step, StepError, Task
+from treeagent.search import (
+    CONTROLLERS,
+    DFSDT,
+    MCTS,
+    Beam,
+    BestFirst,
+    Budget,
+    Controller,
+    Node,
+    SearchResult,
+    Stats,
+    Status,
+    TraceError,
+    Tree,
+    best_child,
+)
+
+__all__ = [
+    "CONTROLLERS",
+    "DFSDT",
+    "MCTS",
+    "Beam",
+    "BestFirst",
+    "Budget",
+    "Capabilities",
+    "Controller",
+    "EnvReward",
+    "Environment",
+    "Evaluator",
+    "InvalidAction",
+    "Node",
+    "NodeView",
+    "Policy",
+    "Proposal",
+    "RandomRollout",
+    "Reflector",
+    "ScriptedPolicy",
+    "SearchResult",
+    "Stats",
+    "Status",
+    "Step",
+    "StepError",
+    "Task",
+    "TraceError",
+    "TrajectoryStep",
+    "Tree",
+    "UniformPolicy",
+    "Usage",
+    "Weighted",
+    "best_child",
+]
