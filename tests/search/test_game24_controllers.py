@@ -119,3 +119,12 @@ async def test_value_pruning_dfsdt_tries_each_root_move_once_on_an_unsolvable_pu
     # one proposal per expansion; every child is pruned, so nothing below depth 1 is expanded
     assert result.stats.expansions == len(root_moves)
     assert max(n.depth for n in result.tree) == 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_same_seed_gives_the_same_tree_even_with_concurrency(name: str) -> None:
+    async def shape() -> list[tuple[int, int | None, str, float | None]]:
+        result = await controllers(concurrency=4)[name].run(Game24Env(), game24_task(PUZZLES[3]))
+        return [(n.id, n.parent.id if n.parent else None, n.text, n.value) for n in result.tree]
+
+    assert await shape() == await shape()
