@@ -38,12 +38,10 @@ class PromptTemplate:
     give_up: str = f"If this state cannot lead to a solution, reply exactly: {GIVE_UP}"
     legal_header: str = "Legal actions:"
     lessons_header: str = "Lessons from earlier failed attempts:"
-    evaluate_system: str = "You judge partial solutions. Be strict and concise."
     evaluate: str = (
-        "How likely is it that the steps so far lead to a correct solution of the task? "
-        'Reply as JSON {"score": N} with N an integer from 0 (impossible) to 10 (certainly solved).'
+        "Now judge the steps so far, strictly: how likely is it that they lead to a correct solution "
+        'of the task? Reply as JSON {"score": N} with N an integer from 0 (impossible) to 10 (certainly solved).'
     )
-    reflect_system: str = "You review failed attempts and state what to do differently."
     reflect: str = (
         "This attempt failed. In one or two sentences, state the mistake and what to do "
         "differently next time. Do not repeat the task."
@@ -96,24 +94,26 @@ class PromptTemplate:
         if allow_give_up:
             tail.append(self.give_up)
         tail.append(self.propose_json if structured else self.propose)
-        return self._messages(self.system, view, tail)
+        return self._messages(view, tail)
 
     def evaluate_messages(self, view: NodeView) -> list[Message]:
         tail = [self.evaluate]
         if view.mover is not None and view.env.capabilities.players > 1:
             tail.insert(0, f"Judge from the side of player {view.mover}, who made the last move.")
-        return self._messages(self.evaluate_system, view, tail)
+        return self._messages(view, tail)
 
     def reflect_messages(self, view: NodeView) -> list[Message]:
         tail = []
         if view.step.observation:
             tail.append(f"Final result: {_cut(view.step.observation, self.observation_chars)}")
         tail.append(self.reflect)
-        return self._messages(self.reflect_system, view, tail)
+        return self._messages(view, tail)
 
-    def _messages(self, system: str, view: NodeView, tail: Sequence[str]) -> list[Message]:
+    def _messages(self, view: NodeView, tail: Sequence[str]) -> list[Message]:
+        # One system message for all three prompts: proposing at, judging and reflecting on the
+        # same node then share the whole context in the engine's prefix cache.
         user = self.context(view) + "\n\n" + "\n\n".join(tail)
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
 DEFAULT_TEMPLATE = PromptTemplate()

@@ -340,13 +340,30 @@ async def stop_background(port: int) -> bool:
 async def serve_or_connect(
     base_url: str | None = None, config: ServerConfig | None = None
 ) -> AsyncIterator[RunningServer]:
-    """Use the configured endpoint (argument or TREEAGENT_BASE_URL / config file) when there is
-    one; otherwise start the embedded server for the duration of the block."""
+    """An endpoint for the duration of the block.
+
+    Order: the given or configured endpoint (argument, TREEAGENT_BASE_URL, config file); else a
+    server already answering on the default port (`scripts/vllm.sh start`, `treeagent serve`);
+    else the embedded server, started on a free port (so stopping it never pulls a shared server
+    from under someone else) and stopped when the block ends.
+    """
     urls = LLMConfig.load(base_urls=base_url).base_urls
     if urls:
         if not await answers(urls[0], timeout_s=5.0):
             raise ServerStartError(f"nothing answers at {urls[0]}; start it (`treeagent serve`) or unset it")
         yield RunningServer(urls[0], owned=False)
         return
-    async with VLLMServer(config) as server:
+    default = ServerConfig() if config is None else config
+    if await answers(default.base_url):
+        yield RunningServer(default.base_url, owned=False)
+        return
+    own = default if config is not None else ServerConfig(port=free_port(default.host))
+    async with VLLMServer(own) as server:
         yield server
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

@@ -20,7 +20,7 @@ from treeagent.agents.base import Usage
 from treeagent.agents.cassette import Cassette
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.vllm_server import ServerConfig, VLLMServer
+from treeagent.agents.vllm_server import serve_or_connect
 
 CASSETTES = Path(__file__).parent / "cassettes"
 RECORDING = os.environ.get("TREEAGENT_RECORD") == "1"
@@ -78,11 +78,7 @@ async def cassette_llm() -> AsyncIterator[Callable[..., LLMClient]]:
 @pytest.fixture(scope="session")
 async def llm_base_url() -> AsyncIterator[str]:
     """The live server's base URL: TREEAGENT_BASE_URL, else an embedded server for this session."""
-    configured = LLMConfig.load().base_urls
-    if configured:
-        yield configured[0]
-        return
-    async with VLLMServer(ServerConfig(port=free_port())) as server:
+    async with serve_or_connect() as server:
         yield server.base_url
 
 
