@@ -14,6 +14,7 @@ import errno
 import os
 import platform
 import resource
+import shutil
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -172,31 +173,29 @@ RUN_NAMESPACES = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
 
 
 class PidNamespaces:
-    """A fresh pid namespace per run, with its init forked ahead of time.
+    """A fresh pid namespace per run, with its init started ahead of time.
 
     `unshare(CLONE_NEWPID)` puts the caller's *future children* into a new namespace; the first
     becomes its init (pid 1), and when the init dies the kernel kills everything else in it. So
-    between runs the worker forks a tiny init that only reaps, leaves its own children's
-    namespace pointing there, and at run time forks the run itself straight into it (pid 2,
-    an ordinary process: it can signal itself, and `setsid()` or double forks cannot leave). At
-    the end, killing the init kills whatever the run left. Forking the init off the critical path
-    keeps one fork per run's latency.
+    between runs the worker starts an init that does nothing (`sleep`, spawned without copying
+    the worker's memory), leaves its own children's namespace pointing there, and at run time
+    forks the run straight into it: pid 2, an ordinary process (it can signal itself; `setsid()`
+    and double forks cannot leave). At the end, killing the init kills whatever the run left.
+    Orphans are not reaped until then, which only matters to a run that orphans thousands.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, init_argv: list[str]) -> None:
         self.own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        self.init_argv = init_argv
         self.init_pid: int | None = None
 
     def prepare(self) -> None:
-        """Fork the next run's init (idempotent)."""
+        """Start the next run's init (idempotent)."""
         if self.init_pid is not None:
             return
         setns(self.own, CLONE_NEWPID)
         unshare(CLONE_NEWPID)
-        pid = os.fork()
-        if pid == 0:
-            _init_main()
-        self.init_pid = pid
+        self.init_pid = os.posix_spawn(self.init_argv[0], self.init_argv, {}, setsigdef=(15, 1, 2, 13))
 
     def fork(self) -> int:
         """Fork the run into the prepared namespace."""
@@ -219,28 +218,13 @@ class PidNamespaces:
             os.waitpid(pid, 0)
 
 
-def _init_main() -> None:
-    """Pid 1 of a run's namespace: reap orphans until killed. Never returns."""
-    try:
-        set_parent_death_signal(9)
-        import signal
-
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGUSR1, signal.SIGUSR2):
-            signal.signal(sig, signal.SIG_IGN)
-        while True:
-            signal.sigwait({signal.SIGCHLD})
-            with contextlib.suppress(ChildProcessError):
-                while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                    pass
-    finally:
-        os._exit(0)
-
-
 def probe_run_namespaces() -> PidNamespaces | None:
     """Per-run namespaces (pid, mount, ipc, uts), if this process may create them."""
+    sleep = shutil.which("sleep")
+    if sleep is None:
+        return None
     try:
-        pidns = PidNamespaces()
+        pidns = PidNamespaces([sleep, "infinity"])
         pidns.prepare()
         pid = pidns.fork()
     except OSError:

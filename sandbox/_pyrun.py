@@ -30,6 +30,8 @@ def run_python(code: Any, filename: str, status_fd: int) -> None:
     sys.path.insert(0, os.path.dirname(filename))
     for name in ("_jail", "_worker", "_pyrun", "_supervise"):
         sys.modules.pop(name, None)
+    if "random" in sys.modules:  # imported by the worker: without this every run draws the same numbers
+        sys.modules["random"].seed()
     main = types.ModuleType("__main__")
     main.__dict__.update({"__file__": filename, "__builtins__": builtins, "__cached__": None})
     sys.modules["__main__"] = main
