@@ -195,7 +195,11 @@ class PidNamespaces:
             return
         setns(self.own, CLONE_NEWPID)
         unshare(CLONE_NEWPID)
-        self.init_pid = os.posix_spawn(self.init_argv[0], self.init_argv, {}, setsigdef=(15, 1, 2, 13))
+        # stdio on /dev/null: the init must not hold the worker's protocol pipes open
+        null = [(os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_RDWR, 0) for fd in (0, 1, 2)]
+        self.init_pid = os.posix_spawn(
+            self.init_argv[0], self.init_argv, {}, file_actions=null, setsigdef=(15, 1, 2, 13)
+        )
 
     def fork(self) -> int:
         """Fork the run into the prepared namespace."""

@@ -113,7 +113,7 @@ class DockerSandbox:
         python: str | None = None,
         extra_ro_paths: list[str] | None = None,
     ) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers if workers is not None else os.cpu_count() or 1
         self.memory_limit_mb = memory_limit_mb
         self.pids_limit = pids_limit
         self.cpus = cpus

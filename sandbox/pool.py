@@ -44,6 +44,10 @@ class WorkerConn(ABC):
     @abstractmethod
     async def kill(self) -> None: ...
 
+    def alive(self) -> bool:
+        """False once the worker is known to be gone (checked before each request)."""
+        return not self.reader.at_eof()
+
     async def send(self, obj: dict[str, Any]) -> None:
         data = json.dumps(obj).encode()
         self.write(_HEADER.pack(len(data)) + data)
@@ -111,6 +115,10 @@ class WorkerPool:
                 f"{self._name} is not started: use `async with {self._name}(...) as sb:` or await start()"
             )
         index, conn = await self._idle.get()
+        if not conn.alive():  # died while idle: its request would be lost for no fault of the code
+            log.warning("%s: worker %d died while idle; restarting it", self._name, index)
+            await self._replace(index, conn)
+            index, conn = await self._idle.get()
         reply_timeout = request.time_limit_s + _REPLY_GRACE_S
         try:
             await conn.send(request.wire())

@@ -38,6 +38,9 @@ class _ProcessConn(WorkerConn):
         async for line in self.proc.stderr:
             log.warning("sandbox worker %d: %s", self.proc.pid, line.decode(errors="replace").rstrip())
 
+    def alive(self) -> bool:
+        return self.proc.returncode is None and super().alive()
+
     def write(self, data: bytes) -> None:
         self._stdin.write(data)
 
@@ -78,7 +81,7 @@ class ProcessSandbox:
         extra_ro_paths: list[str] | None = None,
         python: str | None = None,
     ) -> None:
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers if workers is not None else os.cpu_count() or 1
         self.uid_base = uid_base
         self.namespaces = namespaces
         self.cgroups = cgroups
