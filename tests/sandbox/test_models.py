@@ -38,7 +38,7 @@ def test_nested_file_names_are_fine():
 
 
 def test_source_over_the_limit_is_refused_clearly():
-    with pytest.raises(ValidationError, match="over the .* limit"):
+    with pytest.raises(ValidationError, match=r"over the .* limit"):
         RunRequest(code="x" * (MAX_SOURCE_BYTES + 1))
 
 
