@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import sys
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -92,12 +92,18 @@ async def _serve_foreground(config: ServerConfig, log: Callable[[str], None]) ->
     from treeagent.agents.vllm_server import ServerStartError, VLLMServer
 
     server = VLLMServer(config, log=log)
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    if main is not None:
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # stop cleanly, as on Ctrl-C
+            loop.add_signal_handler(sig, main.cancel)
     try:
         await server.start()
-        typer.echo(server.base_url)
-        sys.stdout.flush()
+        print(server.base_url, flush=True)
         await server.wait()
         raise ServerStartError(f"the engine exited; see its log {server.log_file}")
+    except asyncio.CancelledError:
+        log("stopping the engine")
     finally:
         await server.stop()
 
