@@ -176,7 +176,7 @@ def _run(code: Any, ns: dict[str, Any], limit: float | None, files: set[str]) ->
         status = "error"
         info = {"error_type": "SystemExit", "message": f"the code called exit({exc.code!r})"}
     except BaseException as exc:
-        status = "failed" if isinstance(exc, AssertionError) else "error"
+        status = "failed" if isinstance(exc, AssertionError) else "memory" if isinstance(exc, MemoryError) else "error"
         info = _describe(exc, files)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

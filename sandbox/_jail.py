@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
 import os
 import platform
@@ -37,12 +36,46 @@ PR_SET_NO_NEW_PRIVS = 38
 
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+def _load_libc() -> ctypes.CDLL:
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)  # glibc: no need for ctypes.util (and subprocess)
+    except OSError:
+        from ctypes import util
+
+        return ctypes.CDLL(util.find_library("c"), use_errno=True)
+
+
+_libc = _load_libc()
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.clone.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+_CLONE_VM = 0x00000100
+_SIGCHLD = 17
+_SYS_PAUSE = {"x86_64": 34}.get(platform.machine())
+_INIT_STACK = 16384
+
+
+def spawn_idle_init() -> tuple[int, ctypes.Array[ctypes.c_char]]:
+    """Start a process that only sleeps, sharing this process's memory (no copy, no exec).
+
+    It runs libc's `syscall(SYS_pause)` on a small stack of its own and never touches Python;
+    it becomes pid 1 when the caller has just unshared CLONE_NEWPID. Returns its pid and the
+    stack, which must stay alive until the process is reaped.
+    """
+    if _SYS_PAUSE is None:
+        raise OSError(errno.ENOSYS, "no pause(2) on this architecture")
+    stack = ctypes.create_string_buffer(_INIT_STACK)
+    top = (ctypes.addressof(stack) + _INIT_STACK) & ~0xF
+    fn = ctypes.cast(_libc.syscall, ctypes.c_void_p)
+    pid = int(_libc.clone(fn, top, _CLONE_VM | _SIGCHLD, _SYS_PAUSE))
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"clone: {os.strerror(err)}")
+    return pid, stack
 
 
 def _check(ret: int, what: str) -> None:
@@ -188,6 +221,8 @@ class PidNamespaces:
         self.own = os.open("/proc/self/ns/pid", os.O_RDONLY)
         self.init_argv = init_argv
         self.init_pid: int | None = None
+        self._stack: ctypes.Array[ctypes.c_char] | None = None
+        self._shared_init = _SYS_PAUSE is not None
 
     def prepare(self) -> None:
         """Start the next run's init (idempotent)."""
@@ -195,6 +230,12 @@ class PidNamespaces:
             return
         setns(self.own, CLONE_NEWPID)
         unshare(CLONE_NEWPID)
+        if self._shared_init:
+            try:
+                self.init_pid, self._stack = spawn_idle_init()
+                return
+            except OSError:
+                self._shared_init = False
         # stdio on /dev/null: the init must not hold the worker's protocol pipes open
         null = [(os.POSIX_SPAWN_OPEN, fd, "/dev/null", os.O_RDWR, 0) for fd in (0, 1, 2)]
         self.init_pid = os.posix_spawn(
@@ -220,6 +261,7 @@ class PidNamespaces:
             os.kill(pid, 9)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+        self._stack = None
 
 
 def probe_run_namespaces() -> PidNamespaces | None:
@@ -301,14 +343,7 @@ class Cgroup:
                 os.write(self.fds[ctrl + ".procs"], b"0")
 
     def oom_kills(self) -> int:
-        if not self.memory:
-            return 0
-        text = os.pread(self.fds["oom"], 4096, 0).decode()
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill":
-                return int(value)
-        return 0
+        return read_oom_kills(self.fds["oom"]) if self.memory else 0
 
     def reset_peak(self) -> None:
         if self.memory:
@@ -332,6 +367,15 @@ class Cgroup:
         for path in self.dirs.values():
             with contextlib.suppress(OSError):
                 os.rmdir(path)
+
+
+def read_oom_kills(fd: int) -> int:
+    """The `oom_kill` counter of an open memory.oom_control (cgroup v1)."""
+    for line in os.pread(fd, 4096, 0).decode().splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+            return int(value)
+    return 0
 
 
 def set_rlimits(cpu_s: float, memory_bytes: int, file_bytes: int, open_files: int, nproc: int) -> None:

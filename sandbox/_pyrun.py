@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import os
 import sys
 import types
@@ -44,7 +45,7 @@ def run_python(code: Any, filename: str, status_fd: int) -> None:
         status = exit_code(exc)
     except BaseException as exc:
         status = 1
-        if isinstance(exc, MemoryError):
+        if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM):
             with contextlib.suppress(OSError):
                 os.write(status_fd, b"M\n")
         print_exception(exc, skip_first=not isinstance(code, BaseException))

@@ -157,7 +157,7 @@ def judge(
     elif setup_error is not None:
         verdict, message = "error", setup_error
     elif memory_error:
-        verdict, message = "memory", f"memory limit of {req['memory_limit_mb']} MB exceeded (MemoryError)"
+        verdict, message = "memory", f"memory limit of {req['memory_limit_mb']} MB exceeded (out of memory)"
     elif sig is not None:
         verdict, message = _signal_verdict(req, sig)
     elif exit_code:

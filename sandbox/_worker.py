@@ -117,6 +117,10 @@ class Worker:
             self.missing.append("pid/mount/ipc/uts/network namespaces")
         if self.container:  # the container is the isolation; its own limits stand in for ours
             self.missing = [m for m in self.missing if not m.startswith(("cgroup", "pid/", "mount", "network"))]
+        self._container_oom: int | None = None
+        if self.container:  # read-only: the container's memory cgroup, to tell an OOM kill from others
+            with contextlib.suppress(OSError):
+                self._container_oom = os.open("/sys/fs/cgroup/memory/memory.oom_control", os.O_RDONLY)
         self.runs = 0
         self._code_cache: dict[tuple[str, str], Any] = {}
         for name in config.get("warm_modules", WARM_MODULES):
@@ -126,6 +130,14 @@ class Worker:
 
     def hello(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing}
+
+    def _oom_kills(self) -> int:
+        """OOM kills so far in our cgroup, or (in a container) in the container's own."""
+        if self.cgroup is not None:
+            return self.cgroup.oom_kills()
+        if self._container_oom is not None:
+            return _jail.read_oom_kills(self._container_oom)
+        return 0
 
     def prepare_next(self) -> None:
         """Work for the next run that can be done before it arrives (its pid namespace's init)."""
@@ -146,7 +158,7 @@ class Worker:
         if self.cgroup is not None:
             self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 2)
             self.cgroup.reset_peak()
-        oom_before = self.cgroup.oom_kills() if self.cgroup is not None else 0
+        oom_before = self._oom_kills()
         workdir = "/work" if self.private_fs else os.path.join(self.work_root, f"u{self.uid}")
         if not self.private_fs:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -184,10 +196,10 @@ class Worker:
                 shutil.rmtree(workdir, ignore_errors=True)
                 for scratch in self.scratch_dirs:
                     _empty_dir(scratch)
+        if self._oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
+            result["verdict"] = "memory"
+            result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed by the OOM killer)"
         if self.cgroup is not None:
-            if self.cgroup.oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
-                result["verdict"] = "memory"
-                result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed)"
             result["peak_memory_mb"] = round(self.cgroup.peak() / (1 << 20), 2)
         return result
 

@@ -391,3 +391,20 @@ async def test_missing_command(sandbox, backend):
     assert result.verdict is Verdict.error
     assert result.exit_code == 127
     assert "cannot execute 'no-such-program-xyz'" in result.stderr
+
+
+async def test_memory_kill_without_memory_error(sandbox, backend):
+    """Memory the address-space limit does not see (many small mappings, touched) still ends as memory."""
+    grow = code(
+        """
+        import mmap
+        maps = []
+        while True:
+            m = mmap.mmap(-1, 4 * 1024 * 1024)
+            m.write(b"x" * len(m))
+            maps.append(m)
+        """
+    )
+    result = await sandbox.run(RunRequest(code=grow, memory_limit_mb=96, time_limit_s=20))
+    assert result.verdict is Verdict.memory, result
+    await assert_clean(sandbox, backend)
