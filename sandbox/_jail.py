@@ -378,6 +378,30 @@ def read_oom_kills(fd: int) -> int:
     return 0
 
 
+_IPC_RMID = 0
+
+
+def remove_sysv_ipc(uid: int) -> int:
+    """Remove the System V shared memory, semaphores and message queues owned by `uid` (they
+    outlive processes; without an ipc namespace per run, the next run would see them)."""
+    removed = 0
+    for kind, call in (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl")):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                header, *rows = fh.read().splitlines()
+        except OSError:
+            continue
+        cols = header.split()
+        for row in rows:
+            fields = dict(zip(cols, row.split(), strict=False))
+            if fields.get("uid") == str(uid) and fields.get(kind + "id", fields.get("semid", "")).isdigit():
+                ident = int(fields.get(kind + "id") or fields["semid"])
+                args = (ident, 0, _IPC_RMID) if kind == "sem" else (ident, _IPC_RMID, None)
+                if getattr(_libc, call)(*args) == 0:
+                    removed += 1
+    return removed
+
+
 def set_rlimits(cpu_s: float, memory_bytes: int, file_bytes: int, open_files: int, nproc: int) -> None:
     """Per-run resource limits, applied in the run's process before it drops privileges."""
     cpu = max(1, int(cpu_s + 0.999))

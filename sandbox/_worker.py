@@ -312,13 +312,16 @@ class Worker:
                 time.sleep(0.001)
         if os.geteuid() != 0 or self.uid == 0:
             return
-        for _ in range(50):
+        for attempt in range(50):
             pid = os.fork()
             if pid == 0:  # kill(-1) as the run's uid reaches exactly that uid's processes
                 try:
                     os.setgid(self.gid)
                     os.setuid(self.uid)
-                    os.kill(-1, signal.SIGKILL)
+                    with contextlib.suppress(OSError):
+                        os.kill(-1, signal.SIGKILL)
+                    if attempt == 0:  # as the owner: removing another uid's objects needs CAP_SYS_ADMIN
+                        _jail.remove_sysv_ipc(self.uid)
                 finally:
                     os._exit(0)
             os.waitpid(pid, 0)

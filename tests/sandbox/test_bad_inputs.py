@@ -355,6 +355,10 @@ async def test_next_run_in_the_same_worker_is_clean(backend):
                 pass
             subprocess.Popen(["sleep", "60"], start_new_session=True)
             os.environ["LEFT"] = "1"
+            import ctypes
+            libc = ctypes.CDLL("libc.so.6")
+            assert libc.shmget(0, 4096, 0o1000 | 0o600) >= 0  # IPC_PRIVATE, IPC_CREAT
+            assert len(open("/proc/sysvipc/shm").read().splitlines()) == 2
             print("dirty")
             """
         )
@@ -365,11 +369,12 @@ async def test_next_run_in_the_same_worker_is_clean(backend):
             import os
             print(sorted(os.listdir(".")))
             print(os.path.exists("/tmp/left"), os.path.exists("/dev/shm/left"), os.environ.get("LEFT"))
+            print(len(open("/proc/sysvipc/shm").read().splitlines()) - 1)
             """
         )
         second = await sb.run(RunRequest(code=check))
         assert second.verdict is Verdict.ok, second
-        assert second.stdout == "['main.py']\nFalse False None\n"
+        assert second.stdout == "['main.py']\nFalse False None\n0\n"
         assert processes_of(range(uid_base, uid_base + 1)) == []
 
 
