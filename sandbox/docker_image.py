@@ -6,7 +6,7 @@ and the sandbox worker's own files. Containers bind the host's /usr and the inte
 read-only, so the image needs no package manager and builds in well under a second. Its tag is
 a hash of its contents: a changed worker gets a new image.
 
-    python -m treeagent.sandbox.docker_image build     # what scripts/dockerd.sh runs
+    python -m treeagent.sandbox build-image     # what scripts/dockerd.sh runs
 """
 
 from __future__ import annotations
@@ -96,22 +96,17 @@ def ensure_image(client: Any) -> str:
     return tag
 
 
-def main(argv: list[str]) -> int:
-    if argv[1:] != ["build"]:
-        print("usage: python -m treeagent.sandbox.docker_image build", file=sys.stderr)
-        return 2
+def build_main() -> int:
+    """Build the image if it is missing; print its tag. The command line's `build-image`."""
     from treeagent.sandbox.container import connect
+    from treeagent.sandbox.models import SandboxError
 
     t0 = time.perf_counter()
     try:
         client = connect()
-    except Exception as exc:
+    except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     tag = ensure_image(client)
     print(f"sandbox image {tag} ready ({time.perf_counter() - t0:.2f} s)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -48,7 +48,7 @@ start)
         fi
         echo "dockerd.sh: dockerd answers (log: $log)" >&2
     fi
-    "$python" -m treeagent.sandbox.docker_image build
+    "$python" -m treeagent.sandbox build-image
     ;;
 stop)
     if running; then
