@@ -12,7 +12,6 @@ import ctypes
 import errno
 import os
 import platform
-import resource
 import shutil
 
 CLONE_NEWNS = 0x00020000
@@ -37,7 +36,7 @@ PR_SET_NO_NEW_PRIVS = 38
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(platform.machine())
 
 
-def _load_libc() -> ctypes.CDLL:
+def _open_libc() -> ctypes.CDLL:
     try:
         return ctypes.CDLL("libc.so.6", use_errno=True)  # glibc: no need for ctypes.util (and subprocess)
     except OSError:
@@ -46,13 +45,13 @@ def _load_libc() -> ctypes.CDLL:
         return ctypes.CDLL(util.find_library("c"), use_errno=True)
 
 
-_libc = _load_libc()
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.unshare.argtypes = [ctypes.c_int]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
-_libc.clone.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+libc = _open_libc()
+libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+libc.unshare.argtypes = [ctypes.c_int]
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+libc.clone.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
 _CLONE_VM = 0x00000100
 _SIGCHLD = 17
 _SYS_PAUSE = {"x86_64": 34}.get(platform.machine())
@@ -70,8 +69,8 @@ def spawn_idle_init() -> tuple[int, ctypes.Array[ctypes.c_char]]:
         raise OSError(errno.ENOSYS, "no pause(2) on this architecture")
     stack = ctypes.create_string_buffer(_INIT_STACK)
     top = (ctypes.addressof(stack) + _INIT_STACK) & ~0xF
-    fn = ctypes.cast(_libc.syscall, ctypes.c_void_p)
-    pid = int(_libc.clone(fn, top, _CLONE_VM | _SIGCHLD, _SYS_PAUSE))
+    fn = ctypes.cast(libc.syscall, ctypes.c_void_p)
+    pid = int(libc.clone(fn, top, _CLONE_VM | _SIGCHLD, _SYS_PAUSE))
     if pid < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"clone: {os.strerror(err)}")
@@ -85,16 +84,16 @@ def _check(ret: int, what: str) -> None:
 
 
 def unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
+    _check(libc.unshare(flags), "unshare")
 
 
 def setns(fd: int, nstype: int) -> None:
-    _check(_libc.setns(fd, nstype), "setns")
+    _check(libc.setns(fd, nstype), "setns")
 
 
 def mount(src: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     _check(
-        _libc.mount(
+        libc.mount(
             src.encode(),
             target.encode(),
             fstype.encode() if fstype else None,
@@ -106,21 +105,21 @@ def mount(src: str, target: str, fstype: str | None, flags: int, data: str | Non
 
 
 def umount(target: str, flags: int = MNT_DETACH) -> None:
-    _check(_libc.umount2(target.encode(), flags), f"umount {target}")
+    _check(libc.umount2(target.encode(), flags), f"umount {target}")
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
     if _SYS_PIVOT_ROOT is None:
         raise OSError(errno.ENOSYS, "pivot_root: unknown syscall number on this architecture")
-    _check(_libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), put_old.encode()), "pivot_root")
+    _check(libc.syscall(_SYS_PIVOT_ROOT, new_root.encode(), put_old.encode()), "pivot_root")
 
 
 def set_parent_death_signal(sig: int) -> None:
-    _libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
 
 def set_no_new_privs() -> None:
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 def bind(src: str, target: str, readonly: bool = True) -> None:
@@ -284,135 +283,3 @@ def probe_run_namespaces() -> PidNamespaces | None:
     _, status = os.waitpid(pid, 0)
     pidns.finish()
     return pidns if os.waitstatus_to_exitcode(status) == 0 else None
-
-
-class Cgroup:
-    """A worker's own cgroup (v1) for memory and pids; each run's processes join it.
-
-    File descriptors are opened up front so the cgroup stays usable after the worker pivots into
-    its minimal root, where /sys is gone.
-    """
-
-    ROOTS = (("memory", "/sys/fs/cgroup/memory"), ("pids", "/sys/fs/cgroup/pids"))
-
-    def __init__(self, name: str) -> None:
-        self.dirs: dict[str, str] = {}
-        self.fds: dict[str, int] = {}
-        self.missing: list[str] = []
-        for ctrl, root in self.ROOTS:
-            path = os.path.join(root, "treeagent", name)
-            try:
-                _mkdirs(path)
-                self.dirs[ctrl] = path
-                self.fds[ctrl + ".procs"] = os.open(os.path.join(path, "cgroup.procs"), os.O_WRONLY)
-                if ctrl == "memory":
-                    self.fds["limit"] = os.open(os.path.join(path, "memory.limit_in_bytes"), os.O_WRONLY)
-                    self.fds["oom"] = os.open(os.path.join(path, "memory.oom_control"), os.O_RDONLY)
-                    self.fds["peak"] = os.open(os.path.join(path, "memory.max_usage_in_bytes"), os.O_RDWR)
-                else:
-                    self.fds["pids.max"] = os.open(os.path.join(path, "pids.max"), os.O_WRONLY)
-                    self.fds["pids.list"] = os.open(os.path.join(path, "cgroup.procs"), os.O_RDONLY)
-            except OSError:
-                self.missing.append(f"cgroup {ctrl} limit")
-                self.dirs.pop(ctrl, None)
-        self._limits: dict[str, int] = {}
-
-    @property
-    def memory(self) -> bool:
-        return "memory" in self.dirs
-
-    @property
-    def pids(self) -> bool:
-        return "pids" in self.dirs
-
-    def _write(self, key: str, value: int) -> None:
-        if self._limits.get(key) != value:
-            os.pwrite(self.fds[key], str(value).encode(), 0)
-            self._limits[key] = value
-
-    def set_limits(self, memory_bytes: int, max_pids: int) -> None:
-        if self.memory:
-            self._write("limit", memory_bytes)
-        if self.pids:
-            self._write("pids.max", max_pids)
-
-    def join(self) -> None:
-        """Move the calling process into this cgroup (v1 reads "0" as the writer)."""
-        for ctrl in ("memory", "pids"):
-            if ctrl in self.dirs:
-                os.write(self.fds[ctrl + ".procs"], b"0")
-
-    def oom_kills(self) -> int:
-        return read_oom_kills(self.fds["oom"]) if self.memory else 0
-
-    def reset_peak(self) -> None:
-        if self.memory:
-            with contextlib.suppress(OSError):
-                os.pwrite(self.fds["peak"], b"0", 0)
-
-    def peak(self) -> int:
-        if not self.memory:
-            return 0
-        return int(os.pread(self.fds["peak"], 64, 0).decode() or 0)
-
-    def pids_left(self) -> list[int]:
-        if not self.pids:
-            return []
-        return [int(p) for p in os.pread(self.fds["pids.list"], 1 << 16, 0).split()]
-
-    def remove(self) -> None:
-        for fd in self.fds.values():
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        for path in self.dirs.values():
-            with contextlib.suppress(OSError):
-                os.rmdir(path)
-
-
-def read_oom_kills(fd: int) -> int:
-    """The `oom_kill` counter of an open memory.oom_control (cgroup v1)."""
-    for line in os.pread(fd, 4096, 0).decode().splitlines():
-        key, _, value = line.partition(" ")
-        if key == "oom_kill":
-            return int(value)
-    return 0
-
-
-_IPC_RMID = 0
-
-
-def remove_sysv_ipc(uid: int) -> int:
-    """Remove the System V shared memory, semaphores and message queues owned by `uid` (they
-    outlive processes; without an ipc namespace per run, the next run would see them)."""
-    removed = 0
-    for kind, call in (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl")):
-        try:
-            with open(f"/proc/sysvipc/{kind}") as fh:
-                header, *rows = fh.read().splitlines()
-        except OSError:
-            continue
-        cols = header.split()
-        for row in rows:
-            fields = dict(zip(cols, row.split(), strict=False))
-            if fields.get("uid") == str(uid) and fields.get(kind + "id", fields.get("semid", "")).isdigit():
-                ident = int(fields.get(kind + "id") or fields["semid"])
-                args = (ident, 0, _IPC_RMID) if kind == "sem" else (ident, _IPC_RMID, None)
-                if getattr(_libc, call)(*args) == 0:
-                    removed += 1
-    return removed
-
-
-def set_rlimits(cpu_s: float, memory_bytes: int, file_bytes: int, open_files: int, nproc: int) -> None:
-    """Per-run resource limits, applied in the run's process before it drops privileges."""
-    cpu = max(1, int(cpu_s + 0.999))
-    limits = [
-        (resource.RLIMIT_CPU, cpu, cpu + 1),
-        (resource.RLIMIT_AS, memory_bytes, memory_bytes),
-        (resource.RLIMIT_FSIZE, file_bytes, file_bytes),
-        (resource.RLIMIT_NOFILE, open_files, open_files),
-        (resource.RLIMIT_NPROC, nproc, nproc),
-        (resource.RLIMIT_CORE, 0, 0),
-    ]
-    for which, soft, hard in limits:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(which, (soft, hard))

@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _jail
 import _pyrun
+import _resources
 import _supervise
 
 del sys.path[0]
@@ -98,7 +99,7 @@ class Worker:
         if not root:
             self.missing.append("unprivileged user (the toolkit does not run as root)")
             self.uid, self.gid = os.getuid(), os.getgid()
-        self.cgroup = _jail.Cgroup(f"w{os.getpid()}") if config.get("cgroups", True) and root else None
+        self.cgroup = _resources.Cgroup(f"w{os.getpid()}") if config.get("cgroups", True) and root else None
         if self.cgroup is not None:
             self.missing += self.cgroup.missing
         elif not self.container:
@@ -136,7 +137,7 @@ class Worker:
         if self.cgroup is not None:
             return self.cgroup.oom_kills()
         if self._container_oom is not None:
-            return _jail.read_oom_kills(self._container_oom)
+            return _resources.read_oom_kills(self._container_oom)
         return 0
 
     def prepare_next(self) -> None:
@@ -250,7 +251,7 @@ class Worker:
         mem = int(req["memory_limit_mb"]) << 20
         if self.cgroup is not None and self.cgroup.memory:
             mem = mem * 2 + (256 << 20)  # the cgroup holds resident memory; this stops absurd requests
-        _jail.set_rlimits(
+        _resources.set_rlimits(
             float(req.get("cpu_limit_s") or req["time_limit_s"]),
             mem,
             int(req["max_file_size_mb"]) << 20,
@@ -321,7 +322,7 @@ class Worker:
                     with contextlib.suppress(OSError):
                         os.kill(-1, signal.SIGKILL)
                     if attempt == 0:  # as the owner: removing another uid's objects needs CAP_SYS_ADMIN
-                        _jail.remove_sysv_ipc(self.uid)
+                        _resources.remove_sysv_ipc(self.uid)
                 finally:
                     os._exit(0)
             os.waitpid(pid, 0)
