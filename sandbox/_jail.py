@@ -118,6 +118,11 @@ def set_parent_death_signal(sig: int) -> None:
     libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
 
+def set_child_subreaper() -> None:
+    """Orphans of this process's descendants are reparented to it instead of to init."""
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
 def set_no_new_privs() -> None:
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 

@@ -122,6 +122,7 @@ class Worker:
         if self.container:  # read-only: the container's memory cgroup, to tell an OOM kill from others
             with contextlib.suppress(OSError):
                 self._container_oom = os.open("/sys/fs/cgroup/memory/memory.oom_control", os.O_RDONLY)
+        _jail.set_child_subreaper()
         self.runs = 0
         self._code_cache: dict[tuple[str, str], Any] = {}
         for name in config.get("warm_modules", WARM_MODULES):
@@ -297,6 +298,22 @@ class Worker:
                 fh.write(content)
             os.chown(path, self.uid, self.gid)
 
+    def _kill_adopted(self) -> None:
+        """Unprivileged: the worker is a child subreaper, so what a run orphaned (double forks,
+        setsid) was reparented to it; kill those until none is left, and reap them."""
+        me = os.getpid()
+        for _ in range(100):
+            left = _children_of(me)
+            if not left:
+                break
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.002)
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                    pass
+
     def _kill_strays(self) -> None:
         """Kill whatever the run left behind: its pid namespace, or (without one) by cgroup and uid."""
         if self.pidns is not None:
@@ -312,6 +329,7 @@ class Worker:
                         os.kill(pid, signal.SIGKILL)
                 time.sleep(0.001)
         if os.geteuid() != 0 or self.uid == 0:
+            self._kill_adopted()
             return
         for attempt in range(50):
             pid = os.fork()
@@ -329,6 +347,20 @@ class Worker:
             if not _live_processes_of(self.uid):
                 return
             time.sleep(0.002)
+
+
+def _children_of(ppid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == ppid and fields[0] not in (b"Z", b"X"):
+                found.append(int(name))
+    return found
 
 
 def _empty_dir(path: str) -> None:

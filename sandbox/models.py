@@ -70,6 +70,8 @@ class RunRequest(BaseModel):
     def _check(self) -> RunRequest:
         if (self.code is None) == (self.command is None):
             raise ValueError("give exactly one of `code` (a Python snippet) or `command` (an argv list)")
+        if self.code is not None and "main.py" in self.files:
+            raise ValueError("`code` is written as main.py: rename the file called main.py in `files`")
         size = len(self.code or "") + sum(len(c) for c in self.files.values()) + len(self.stdin)
         if size > MAX_SOURCE_BYTES:
             raise ValueError(

@@ -108,6 +108,7 @@ class ProcessSandbox:
 
     async def close(self) -> None:
         await self._pool.close()
+        _remove_stale_cgroups()  # the workers were killed outright and could not remove their own
         if self._work_root is not None:
             shutil.rmtree(self._work_root, ignore_errors=True)
             self._work_root = None

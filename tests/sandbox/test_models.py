@@ -85,3 +85,8 @@ def test_image_is_a_skeleton_with_the_worker():
 def test_zero_workers_is_refused(backend):
     with pytest.raises(ValueError, match="at least one worker"):
         backend(workers=0)
+
+
+def test_code_and_a_main_py_file_collide():
+    with pytest.raises(ValidationError, match="rename the file called main"):
+        RunRequest(code="pass", files={"main.py": "print(1)"})
