@@ -12,12 +12,10 @@ import os
 import select
 import signal
 import time
-from collections.abc import Callable
 from typing import Any
 
 _CHUNK = 65536
 _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT, signal.SIGSYS}
-_DRAIN_S = 1.0
 
 
 class _Stream:
@@ -38,10 +36,13 @@ class _Stream:
             self.truncated = True
 
 
-def supervise(
-    req: dict[str, Any], pid: int, pipes: dict[str, int], start: float, kill_strays: Callable[[], None]
-) -> dict[str, Any]:
-    """Run the loop for child `pid`; `pipes` maps in/out/err/status to our ends (closed here on EOF)."""
+def supervise(req: dict[str, Any], pid: int, pipes: dict[str, int], start: float) -> dict[str, Any]:
+    """Run the loop for child `pid`; `pipes` maps in/out/err/status to our ends.
+
+    When the run's process exits, what it wrote is already in the pipes: they are drained
+    without waiting for end-of-file, which processes it left behind could hold off (those are
+    killed after the reply is sent).
+    """
     deadline = start + float(req["time_limit_s"])
     limit = int(req["output_limit_bytes"])
     out, err, status = _Stream(pipes["out"], limit), _Stream(pipes["err"], limit), _Stream(pipes["status"], 4096)
@@ -49,6 +50,7 @@ def supervise(
     stdin = (req.get("stdin") or "").encode()
     poller = select.poll()
     for fd in streams:
+        os.set_blocking(fd, False)
         poller.register(fd, select.POLLIN)
     if stdin:
         os.set_blocking(pipes["in"], False)
@@ -62,50 +64,57 @@ def supervise(
     rusage: Any = None
     reason: str | None = None
     total = 0
-    done_at = 0.0
     try:
-        while raw is None or not all(s.eof for s in streams.values()):
-            now = time.monotonic()
-            if raw is None and now >= deadline and reason is None:
+        while raw is None:
+            if time.monotonic() >= deadline and reason is None:
                 reason = "timeout"
                 _kill(pid)
-            if raw is not None and now - done_at > _DRAIN_S:
-                break  # a stray still holds a pipe (no pid namespace); it was killed already
-            wait = (deadline if raw is None else done_at + _DRAIN_S) - now
-            for fd, ev in poller.poll(max(1, int(wait * 1000) + 1) if reason is None else 50):
+            wait = max(1, int((deadline - time.monotonic()) * 1000) + 1) if reason is None else 50
+            for fd, ev in poller.poll(wait):
                 if fd == pidfd:
                     _, raw, rusage = os.wait4(pid, 0)
-                    done_at = time.monotonic()
-                    poller.unregister(pidfd)
-                    kill_strays()
                 elif fd == pipes["in"]:
                     stdin = _feed(pipes["in"], stdin, ev)
                     if not stdin:
                         poller.unregister(fd)
                         os.close(fd)
                         pipes["in"] = -1
-                else:
-                    s = streams[fd]
-                    chunk = os.read(fd, _CHUNK)
-                    if not chunk:
-                        s.eof = True
-                        poller.unregister(fd)
-                        continue
-                    s.take(chunk)
-                    if s is not status:
-                        total += len(chunk)
-                        if total > limit and reason is None and raw is None:
-                            reason = "output"
-                            _kill(pid)
+                elif not streams[fd].eof:
+                    total += _read(streams[fd], poller, once=True)
+                    if total > limit and reason is None and raw is None:
+                        reason = "output"
+                        _kill(pid)
+        for s in (out, err, status):
+            total += _read(s, poller, once=False)
+        if total > limit and reason is None:
+            reason = "output"
     finally:
         if raw is None:
             _kill(pid)
             _, raw, rusage = os.wait4(pid, 0)
-            kill_strays()
         os.close(pidfd)
     wall = time.monotonic() - start
     cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
     return judge(req, reason, raw, status.data.decode(errors="replace"), out, err, wall, cpu)
+
+
+def _read(s: _Stream, poller: select.poll, once: bool) -> int:
+    """Read what is there (one chunk, or everything up to the stream's cap); bytes seen."""
+    seen = 0
+    while not s.eof:
+        try:
+            chunk = os.read(s.fd, _CHUNK)
+        except BlockingIOError:
+            break
+        if not chunk:
+            s.eof = True
+            poller.unregister(s.fd)
+            break
+        s.take(chunk)
+        seen += len(chunk)
+        if once or s.truncated:
+            break
+    return seen
 
 
 def _feed(fd: int, data: bytes, ev: int) -> bytes:

@@ -141,6 +141,14 @@ class Worker:
             return _resources.read_oom_kills(self._container_oom)
         return 0
 
+    def after_run(self) -> None:
+        """Clean up after a run, once its reply is sent: kill what it left, empty its dirs."""
+        self._kill_strays()
+        if not self.private_fs:
+            shutil.rmtree(os.path.join(self.work_root, f"u{self.uid}"), ignore_errors=True)
+            for scratch in self.scratch_dirs:
+                _empty_dir(scratch)
+
     def prepare_next(self) -> None:
         """Work for the next run that can be done before it arrives (its pid namespace's init)."""
         if self.pidns is not None:
@@ -189,15 +197,11 @@ class Worker:
         for fd in (in_r, out_w, err_w, st_w):
             os.close(fd)
         try:
-            result = _supervise.supervise(req, pid, pipes, start, self._kill_strays)
+            result = _supervise.supervise(req, pid, pipes, start)
         finally:
             for fd in pipes.values():
                 if fd >= 0:
                     os.close(fd)
-            if not self.private_fs:
-                shutil.rmtree(workdir, ignore_errors=True)
-                for scratch in self.scratch_dirs:
-                    _empty_dir(scratch)
         if self._oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
             result["verdict"] = "memory"
             result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed by the OOM killer)"
@@ -424,6 +428,7 @@ def main() -> None:
             except Exception as exc:  # a broken machine or a bug: report it, keep serving
                 result = {"verdict": "error", "message": f"sandbox worker failed: {exc!r}", "internal": True}
             write_frame(result)
+            worker.after_run()
             worker.prepare_next()
     finally:
         worker.close()
