@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
+from tests.sandbox.sandbox_helpers import DOCKER_UID_BASE, PROCESS_UID_BASE, WORKERS
 from treeagent.sandbox import DockerSandbox, ProcessSandbox, SandboxError
 from treeagent.sandbox.container import connect
-
-PROCESS_UID_BASE = 64400
-DOCKER_UID_BASE = 64500
-WORKERS = 2
-
-
-def processes_of(uids: range) -> list[tuple[int, int]]:
-    """(pid, uid) of live processes owned by any of `uids`, seen from the host."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            uid = os.stat(f"/proc/{name}").st_uid
-            if uid not in uids:
-                continue
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                state = fh.read().rsplit(b")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in (b"Z", b"X"):
-            found.append((int(name), uid))
-    return found
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -68,8 +45,3 @@ def sandbox(backend: str, request: pytest.FixtureRequest) -> ProcessSandbox | Do
     name = "process_sandbox" if backend == "process" else "docker_sandbox"
     sb: ProcessSandbox | DockerSandbox = request.getfixturevalue(name)
     return sb
-
-
-def run_uids(backend: str) -> range:
-    base = PROCESS_UID_BASE if backend == "process" else DOCKER_UID_BASE
-    return range(base, base + WORKERS)

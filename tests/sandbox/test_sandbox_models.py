@@ -8,7 +8,7 @@ import tarfile
 import pytest
 from pydantic import ValidationError
 
-from tests.sandbox.test_runner import CHECK
+from tests.sandbox.sandbox_helpers import CHECK
 from treeagent.sandbox import DockerSandbox, ProcessSandbox, RunRequest, RunResult, Verdict, cases_from_check
 from treeagent.sandbox.docker_image import WORKER_FILES, build_tar, image_tag
 from treeagent.sandbox.models import MAX_SOURCE_BYTES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.sandbox.sandbox_helpers import CHECK
 from treeagent.sandbox import TestCase, run_check, run_tests
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -147,25 +148,6 @@ async def test_solution_main_block_does_not_run(sandbox):
     code = "def f():\n    return 1\nif __name__ == '__main__':\n    input()\n    raise SystemExit(3)\n"
     report = await run_tests(sandbox, code, ["assert f() == 1"])
     assert report.all_passed
-
-
-CHECK = '''
-METADATA = {"author": "x"}
-
-def helper(x):
-    return x * 2
-
-
-def check(candidate):
-    """docstring"""
-    import math
-    assert candidate(1, 2) == 3
-    for x in range(3):
-        assert candidate(x, 0) == x
-    values = [candidate(i, i) for i in range(2)]
-    assert values == [0, 2]
-    assert candidate(7, 0) == helper(3) + 1, "seven"
-'''
 
 
 async def test_run_check(sandbox):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import processes_of, run_uids
+from tests.sandbox.sandbox_helpers import processes_of, run_uids
 from treeagent.sandbox import RunRequest, Verdict
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

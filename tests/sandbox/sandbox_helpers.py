@@ -1,0 +1,52 @@
+"""Shared by the sandbox tests: uids of the test sandboxes, a host-side process scan, a check()."""
+
+from __future__ import annotations
+
+import os
+
+PROCESS_UID_BASE = 64400
+DOCKER_UID_BASE = 64500
+WORKERS = 2
+
+
+def processes_of(uids: range) -> list[tuple[int, int]]:
+    """(pid, uid) of live processes owned by any of `uids`, seen from the host."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            uid = os.stat(f"/proc/{name}").st_uid
+            if uid not in uids:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            found.append((int(name), uid))
+    return found
+
+
+def run_uids(backend: str) -> range:
+    base = PROCESS_UID_BASE if backend == "process" else DOCKER_UID_BASE
+    return range(base, base + WORKERS)
+
+
+CHECK = '''
+METADATA = {"author": "x"}
+
+def helper(x):
+    return x * 2
+
+
+def check(candidate):
+    """docstring"""
+    import math
+    assert candidate(1, 2) == 3
+    for x in range(3):
+        assert candidate(x, 0) == x
+    values = [candidate(i, i) for i in range(2)]
+    assert values == [0, 2]
+    assert candidate(7, 0) == helper(3) + 1, "seven"
+'''
