@@ -222,42 +222,32 @@ class MCTS(Controller):
             children = node.children
             best: Node | None = None
             best_score = -_INF
-            if uct:
-                log_n = math.log(node.visits) if node.visits > 0 else 0.0
-                for child in children:
-                    proven = child.proven
-                    if proven is not None:
-                        if proven == 1.0:
-                            best = child
-                            break
-                        if proven == 0.0:
-                            continue
-                    n = child.visits
+            visits = node.visits
+            # UCT: q + c sqrt(ln N / n), unvisited children first; PUCT: q + c p sqrt(N) / (1 + n)
+            log_n = math.log(visits) if uct and visits > 0 else 0.0
+            sqrt_n = math.sqrt(visits) if visits > 0 else 1.0
+            uniform = 1.0 / len(children)
+            for child in children:
+                proven = child.proven
+                if proven is not None:
+                    if proven == 1.0:  # a proven win for the player choosing here
+                        best = child
+                        break
+                    if proven == 0.0:
+                        continue
+                n = child.visits
+                if uct:
                     if n == 0:
                         if not child.pending:
                             best = child
                             break
                         continue
                     score = child.value_sum / n + c * math.sqrt(log_n / n)
-                    if score > best_score:
-                        best, best_score = child, score
-            else:
-                sqrt_n = math.sqrt(node.visits) if node.visits > 0 else 1.0
-                uniform = 1.0 / len(children)
-                for child in children:
-                    proven = child.proven
-                    if proven is not None:
-                        if proven == 1.0:
-                            best = child
-                            break
-                        if proven == 0.0:
-                            continue
-                    n = child.visits
-                    q = child.value_sum / n if n else fpu
+                else:
                     prior = child.prior if child.prior is not None else uniform
-                    score = q + c * prior * sqrt_n / (1 + n)
-                    if score > best_score:
-                        best, best_score = child, score
+                    score = (child.value_sum / n if n else fpu) + c * prior * sqrt_n / (1 + n)
+                if score > best_score:
+                    best, best_score = child, score
             if best is None:
                 # every child is a proven loss (or waiting): the most visited one stands in
                 best = max(children, key=_visits)

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from examples.maze_env import CloserIsBetter, MazeEnv
-from treeagent.agents.heuristics import UniformPolicy
+from examples.maze_env import MazeEnv, controllers
 from treeagent.cli.main import app
 from treeagent.environments.base import Task
-from treeagent.search import DFSDT, MCTS, Beam, BestFirst, Budget, read_records
+from treeagent.search import read_records
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,12 +69,7 @@ def test_run_user_errors(args: list[str], message: str) -> None:
 
 async def test_one_small_class_works_with_every_controller() -> None:
     env, task = MazeEnv(), Task(id="maze")
-    for controller in (
-        BestFirst(UniformPolicy(), CloserIsBetter(), branching=4, max_depth=20, budget=Budget(max_expansions=200)),
-        DFSDT(UniformPolicy(), width=4, max_depth=14, budget=Budget(max_expansions=5000)),
-        Beam(UniformPolicy(), CloserIsBetter(), width=8, expansions_per_beam=4, max_depth=20),
-        MCTS(UniformPolicy(), CloserIsBetter(), simulations=3000, max_depth=20),
-    ):
+    for controller in controllers():
         result = await controller.run(env, task)
         assert result.solved, (controller.name, result.summary())
         position = (await env.reset(task)).state
