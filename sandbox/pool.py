@@ -79,6 +79,9 @@ class WorkerPool:
         self.missing_isolation: list[str] = []
         self.started = False
 
+    def connections(self) -> list[WorkerConn]:
+        return list(self._all.values())
+
     async def start(self) -> None:
         if self.started:
             return

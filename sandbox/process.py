@@ -97,6 +97,10 @@ class ProcessSandbox:
         """Isolation the workers could not set up (empty when all is on); known after start."""
         return list(self._pool.missing_isolation)
 
+    def worker_pids(self) -> list[int]:
+        """Host pids of the live workers (for accounting, e.g. CPU time in benchmarks)."""
+        return [c.proc.pid for c in self._pool.connections() if isinstance(c, _ProcessConn)]
+
     async def start(self) -> None:
         if not os.path.exists(self.python):  # noqa: ASYNC240 (one stat, once)
             raise SandboxError(f"interpreter {self.python!r} not found: pass python= to ProcessSandbox")
