@@ -22,6 +22,7 @@ import re
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
+from treeagent.agents.prompts import DEFAULT_TEMPLATE
 from treeagent.agents.reflector import LLMReflector
 from treeagent.agents.vllm_server import serve_or_connect
 from treeagent.environments.games.game24 import Game24Env, game24_task
@@ -70,7 +72,7 @@ async def metrics(base_url: str) -> dict[str, float]:
     return out
 
 
-async def saturated(base_url: str, requests: list[dict[str, Any]], concurrency: int) -> Phase:
+async def saturated(base_url: str, requests: list[dict[str, Any]], concurrency: int, copies: int) -> Phase:
     """Completion tokens/s for `requests` (the search's own, recorded) sent with no dependencies
     between them, `concurrency` at a time: the engine's ceiling for this very workload."""
     phase = Phase("saturated")
@@ -88,8 +90,20 @@ async def saturated(base_url: str, requests: list[dict[str, Any]], concurrency: 
                 phase.completion_tokens += response.usage.completion_tokens
                 phase.prompt_tokens += response.usage.prompt_tokens
 
+        # A fresh nonce before every prompt (as each search phase has): the engine has cached these
+        # prompts during run (c), so without it the replay would skip prefills the search had to
+        # pay for. Shared prefixes among the replayed requests still hit, as during the search.
+        # The set is repeated (each copy with its own nonce), so the figure is the engine's
+        # ceiling rather than the tail of a short burst.
+        fresh = []
+        for _ in range(copies):
+            nonce = f"[{uuid.uuid4().hex[:8]}] "
+            for request in requests:
+                messages = [dict(m) for m in request["messages"]]
+                messages[0]["content"] = nonce + str(messages[0]["content"])
+                fresh.append({**request, "messages": messages})
         started = time.perf_counter()
-        await asyncio.gather(*(send(r) for r in requests))
+        await asyncio.gather(*(send(r) for r in fresh))
         phase.seconds = time.perf_counter() - started
     return phase
 
@@ -103,6 +117,9 @@ async def search(base_url: str, name: str, seconds: float, sequential: bool, rec
         max_n_per_request=1 if sequential else None,  # one sample per call, as LATS' loop does
     )
     phase = Phase(name)
+    # Each phase gets its own prompt namespace, so no phase rides on another's prefix cache. The
+    # legal moves are not listed in the prompt: guided decoding already restricts the reply to them.
+    template = DEFAULT_TEMPLATE.with_(system=f"[{uuid.uuid4().hex[:8]}] {DEFAULT_TEMPLATE.system}", max_legal_listed=0)
     cassette = Cassette(record, "record") if record is not None else None
     async with LLMClient(config, cassette=cassette) as llm:
         await llm.model_name()
@@ -112,9 +129,9 @@ async def search(base_url: str, name: str, seconds: float, sequential: bool, rec
             if left <= 1:
                 break
             controller = MCTS(
-                policy=LLMPolicy(llm),
-                evaluator=LLMSelfEvaluator(llm, votes=VOTES),
-                reflector=LLMReflector(llm),
+                policy=LLMPolicy(llm, template=template),
+                evaluator=LLMSelfEvaluator(llm, votes=VOTES, template=template),
+                reflector=LLMReflector(llm, template=template),
                 budget=Budget(max_seconds=left),
                 concurrency=1 if sequential else SEARCH_CONCURRENCY,
                 children_per_expansion=CHILDREN,
@@ -145,7 +162,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             ours = await search(url, "ours", seconds, sequential=False, record=recorded)
             after = await metrics(url)
             requests = [json.loads(line)["request"] for line in recorded.read_text().splitlines()]
-        sat = await saturated(url, requests, args.concurrency)
+        copies = 1 if args.quick else max(1, -(-args.concurrency // max(1, len(requests))))
+        sat = await saturated(url, requests, args.concurrency, copies)
     queries = after["vllm:prefix_cache_queries_total"] - before["vllm:prefix_cache_queries_total"]
     hits = after["vllm:prefix_cache_hits_total"] - before["vllm:prefix_cache_hits_total"]
     print(f"{'phase':<12}{'tok/s':>10}{'compl tok':>11}{'prompt tok':>12}{'requests':>10}{'expansions':>12}{'s':>8}")

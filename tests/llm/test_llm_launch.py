@@ -26,11 +26,13 @@ def test_command_carries_search_flags() -> None:
     assert cmd[cmd.index("--port") + 1] == "9123"
     assert cmd[cmd.index("--max-num-seqs") + 1] == "32"
     assert "--enable-prefix-caching" in cmd and "--enforce-eager" in cmd
+    assert cmd[cmd.index("--block-size") + 1] == "32"  # fine-grained prefix reuse on CPU
     spec = json.loads(cmd[cmd.index("--speculative-config") + 1])
     assert spec == {"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}
     assert cmd[-1] == "--foo"
-    off = build_command(ServerConfig(prefix_caching=False), Path("/py"), Path("/m"))
+    off = build_command(ServerConfig(prefix_caching=False, block_size=None), Path("/py"), Path("/m"))
     assert "--no-enable-prefix-caching" in off and "--speculative-config" not in off
+    assert "--block-size" not in off
 
 
 def test_busy_port_is_a_clear_error() -> None:

@@ -33,6 +33,10 @@ def serve(
     ] = 0,
     kv_cache_gb: Annotated[int, typer.Option(help="KV cache GiB for the CPU build")] = 2,
     eager: Annotated[bool, typer.Option(help="skip torch.compile (ready in ~20 s instead of ~80 s on CPU)")] = True,
+    engine_arg: Annotated[
+        list[str] | None,
+        typer.Option(help="extra vLLM flag, repeatable, e.g. --engine-arg=--block-size=32"),
+    ] = None,
     min_free_gb: Annotated[float, typer.Option(help="refuse to start below this much free memory")] = 4.0,
     background: Annotated[
         bool, typer.Option("--background", help="start detached (pid file), print the URL and return")
@@ -74,6 +78,7 @@ def serve(
         cpu_kv_cache_gb=kv_cache_gb,
         enforce_eager=eager,
         min_free_gb=min_free_gb,
+        extra_args=list(engine_arg or []),
     )
     try:
         if background:
