@@ -80,10 +80,10 @@ def print_exception(exc: BaseException, skip_first: bool = True) -> None:
 def shutdown(status: int) -> int:
     """What interpreter shutdown does that matters to a script: threads, atexit, flushing."""
     try:
-        import threading
-
-        threading._shutdown()  # type: ignore[attr-defined]
-        import atexit
+        threading = sys.modules.get("threading")  # never imported: no thread to wait for
+        if threading is not None:
+            threading._shutdown()
+        import atexit  # built in: free
 
         atexit._run_exitfuncs()
     except SystemExit as exc:

@@ -291,16 +291,23 @@ class Worker:
     def _write_files(self, req: dict[str, Any], workdir: str) -> None:
         files = dict(req.get("files") or {})
         if req.get("code") is not None:
-            files.setdefault("main.py", req["code"])
+            files["main.py"] = req["code"]
         for rel, content in files.items():
-            path = os.path.join(workdir, rel)
-            parent = os.path.dirname(path)
-            if parent != workdir and not os.path.isdir(parent):
-                os.makedirs(parent)
-                os.chown(parent, self.uid, self.gid)
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(content)
-            os.chown(path, self.uid, self.gid)
+            parts = rel.split("/")
+            parent = workdir
+            for part in parts[:-1]:  # each new directory belongs to the run's user
+                parent = os.path.join(parent, part)
+                if not os.path.isdir(parent):
+                    os.mkdir(parent, 0o755)
+                    os.chown(parent, self.uid, self.gid)
+            fd = os.open(os.path.join(parent, parts[-1]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                data = memoryview(content.encode("utf-8", "surrogateescape"))
+                while data:
+                    data = data[os.write(fd, data) :]
+                os.fchown(fd, self.uid, self.gid)
+            finally:
+                os.close(fd)
 
     def _kill_adopted(self) -> None:
         """Unprivileged: the worker is a child subreaper, so what a run orphaned (double forks,

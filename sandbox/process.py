@@ -141,6 +141,7 @@ class ProcessSandbox:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},  # runs get their own
         )
         conn = _ProcessConn(proc)
         config: dict[str, Any] = {

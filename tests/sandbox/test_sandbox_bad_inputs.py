@@ -375,6 +375,10 @@ async def test_next_run_in_the_same_worker_is_clean(backend):
         second = await sb.run(RunRequest(code=check))
         assert second.verdict is Verdict.ok, second
         assert second.stdout == "['main.py']\nFalse False None\n0\n"
+        for _ in range(50):  # leftovers are killed right after the reply
+            if not processes_of(range(uid_base, uid_base + 1)):
+                break
+            await asyncio.sleep(0.05)
         assert processes_of(range(uid_base, uid_base + 1)) == []
 
 
@@ -382,13 +386,14 @@ async def test_files_and_command(sandbox, backend):
     request = RunRequest(
         command=["python3", "prog.py", "arg"],
         files={
-            "prog.py": "import sys, helper\nprint(helper.twice(sys.argv[1]))",
+            "prog.py": "import sys, helper, pkg.sub.deep\nprint(helper.twice(sys.argv[1]), pkg.sub.deep.X)",
             "helper.py": "def twice(s): return s * 2",
+            "pkg/sub/deep.py": "X = 'é'\nopen(__file__, 'a').close()  # the run owns its files",
         },
     )
     result = await sandbox.run(request)
     assert result.verdict is Verdict.ok, result
-    assert result.stdout == "argarg\n"
+    assert result.stdout == "argarg é\n"
 
 
 async def test_missing_command(sandbox, backend):
@@ -413,3 +418,20 @@ async def test_memory_kill_without_memory_error(sandbox, backend):
     result = await sandbox.run(RunRequest(code=grow, memory_limit_mb=96, time_limit_s=20))
     assert result.verdict is Verdict.memory, result
     await assert_clean(sandbox, backend)
+
+
+async def test_threads_and_atexit_finish_like_python(sandbox, backend):
+    snippet = code(
+        """
+        import atexit, threading, time
+        atexit.register(lambda: print("atexit ran"))
+        def late():
+            time.sleep(0.2)
+            print("thread done")
+        threading.Thread(target=late).start()
+        print("main done")
+        """
+    )
+    result = await sandbox.run(RunRequest(code=snippet))
+    assert result.verdict is Verdict.ok, result
+    assert result.stdout == "main done\nthread done\natexit ran\n"
