@@ -18,7 +18,8 @@ from typing import Any
 
 
 def run_python(code: Any, filename: str, status_fd: int) -> None:
-    """Never returns. `code` is a code object, or the SyntaxError that compiling raised."""
+    """Never returns. `code` is a code object, the SyntaxError that compiling raised, or None
+    (compile main.py here)."""
     streams = (
         open(0, encoding="utf-8", errors="replace", closefd=False),  # noqa: SIM115
         open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False),  # noqa: SIM115
@@ -40,6 +41,9 @@ def run_python(code: Any, filename: str, status_fd: int) -> None:
     try:
         if isinstance(code, BaseException):
             raise code
+        if code is None:  # too large to compile in the worker: compile here, under the run's limits
+            with open(filename, encoding="utf-8") as fh:
+                code = compile(fh.read(), filename, "exec", dont_inherit=True)
         exec(code, main.__dict__)
     except SystemExit as exc:
         status = exit_code(exc)

@@ -35,6 +35,7 @@ import _supervise
 del sys.path[0]
 
 _HEADER = struct.Struct(">I")
+_WORKER_COMPILE_MAX = 256 * 1024
 # Imported once by the worker so runs do not pay for them (a cold import of `ast` and
 # `traceback` costs more than the rest of a trivial run): the test harness's modules and the
 # lightest of what solutions commonly import. Not more: every page the worker holds makes each
@@ -211,7 +212,12 @@ class Worker:
 
     def _compile(self, source: str, filename: str) -> Any:
         """Compile here, before the fork (much cheaper than in a fresh child); small sources that
-        repeat (a test harness) are cached. A compile error is passed on for the child to raise."""
+        repeat (a test harness) are cached. A compile error is passed on for the child to raise.
+
+        Large sources (None) are left to the run itself: compiling them can take more memory
+        than the worker should spend outside the run's limits."""
+        if len(source) > _WORKER_COMPILE_MAX:
+            return None
         key = (source, filename)
         cached = self._code_cache.get(key)
         if cached is not None:

@@ -435,3 +435,14 @@ async def test_threads_and_atexit_finish_like_python(sandbox, backend):
     result = await sandbox.run(RunRequest(code=snippet))
     assert result.verdict is Verdict.ok, result
     assert result.stdout == "main done\nthread done\natexit ran\n"
+
+
+async def test_huge_source_that_explodes_when_compiled(sandbox, backend):
+    """A big nested literal costs far more memory to compile than its size: it must hit the run's
+    limit, not the worker's memory."""
+    bomb = "x = " + "[" * 90 + "]" * 90 + "\n" + "y = [" + "(1, 2.5, 'a')," * 400_000 + "]\nprint(len(y))\n"
+    result = await sandbox.run(RunRequest(code=bomb, memory_limit_mb=64, time_limit_s=30))
+    assert result.verdict in (Verdict.memory, Verdict.error), result
+    if result.verdict is Verdict.error:
+        assert "MemoryError" in result.stderr or "too many nested" in result.stderr or "RecursionError" in result.stderr
+    await assert_clean(sandbox, backend)
