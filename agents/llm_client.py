@@ -138,14 +138,15 @@ class LLMClient:
         record_prompts: bool = False,
     ) -> None:
         self.config = config or LLMConfig.load()
+        if cassette is None and self.config.cassette:
+            cassette = Cassette(self.config.cassette, self.config.cassette_mode)
         self.cassette = cassette
         self.default_sampling = default_sampling or Sampling()
         self.record_prompts = record_prompts
         self.stats = LLMStats()
-        replay_only = cassette is not None and cassette.mode == "replay"
         self._pool = (
             None
-            if replay_only and not self.config.base_urls
+            if cassette is not None and not self.config.base_urls
             else EndpointPool.create(
                 self.config.base_urls,
                 self.config.api_key,
@@ -253,7 +254,10 @@ class LLMClient:
         endpoint = "cassette"
         if raw is None:
             if self._pool is None:
-                raise LLMUnavailableError("replay-only cassette and no endpoint configured")
+                raise LLMUnavailableError(
+                    f"no endpoint configured and {self.cassette.path if self.cassette else 'no cassette'} "
+                    "has no response for this request; give a base URL to record it"
+                )
             params["model"] = await self.model_name()
             raw, endpoint = await self._send(params)
             if self.cassette is not None:

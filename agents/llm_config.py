@@ -11,7 +11,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -19,6 +19,8 @@ ENV_BASE_URL = "TREEAGENT_BASE_URL"
 ENV_API_KEY = "TREEAGENT_API_KEY"
 ENV_MODEL = "TREEAGENT_MODEL"
 ENV_CONFIG = "TREEAGENT_LLM_CONFIG"
+ENV_CASSETTE = "TREEAGENT_CASSETTE"
+ENV_CASSETTE_MODE = "TREEAGENT_CASSETTE_MODE"
 
 
 class LLMConfigError(ValueError):
@@ -49,6 +51,10 @@ class LLMConfig(BaseModel):
     #: most choices one request may ask for (servers that cap n, e.g. llama.cpp: 1); the client
     #: tops up with further requests. None: no cap.
     max_n_per_request: int | None = Field(default=None, ge=1)
+    #: record/replay file (JSONL, see agents/cassette.py): re-run a search without a model, or
+    #: record one. Modes: record, replay (no model needed), auto (replay what is there).
+    cassette: str | None = None
+    cassette_mode: Literal["record", "replay", "auto"] = "auto"
 
     @field_validator("base_urls", mode="before")
     @classmethod
@@ -77,7 +83,13 @@ class LLMConfig(BaseModel):
         path = os.environ.get(ENV_CONFIG)
         if path:
             data.update(_read_file(Path(path)))
-        env = {ENV_BASE_URL: "base_urls", ENV_API_KEY: "api_key", ENV_MODEL: "model"}
+        env = {
+            ENV_BASE_URL: "base_urls",
+            ENV_API_KEY: "api_key",
+            ENV_MODEL: "model",
+            ENV_CASSETTE: "cassette",
+            ENV_CASSETTE_MODE: "cassette_mode",
+        }
         for var, key in env.items():
             if os.environ.get(var):
                 data[key] = os.environ[var]

@@ -120,3 +120,23 @@ async def test_replay_only_client_refuses_unrecorded_request(tmp_path: Path) -> 
     async with LLMClient(LLMConfig(), cassette=Cassette(path, "replay")) as llm:
         with pytest.raises(LookupError, match="no recorded response"):
             await llm.complete([{"role": "user", "content": "hi"}])
+
+
+async def test_cassette_from_config_replays_without_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "run.jsonl"
+    messages = [{"role": "user", "content": "hi"}]
+    sampling = Sampling(max_tokens=4)
+    params = {"messages": messages, "n": 1, "temperature": 0.8, "top_p": 0.95, "max_tokens": 4}
+    reply = {
+        "choices": [{"index": 0, "message": {"content": "hello"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+    }
+    await Cassette(path, "record").record(request_key(params), params, reply)
+    monkeypatch.delenv("TREEAGENT_BASE_URL", raising=False)
+    monkeypatch.delenv("TREEAGENT_LLM_CONFIG", raising=False)
+    monkeypatch.setenv("TREEAGENT_CASSETTE", str(path))
+    async with LLMClient(LLMConfig.load()) as llm:
+        completion = await llm.complete(messages, sampling=sampling)
+        assert completion.texts == ["hello"] and llm.stats.replayed == 1
+        with pytest.raises(LLMUnavailableError, match="no endpoint configured"):
+            await llm.complete([{"role": "user", "content": "unrecorded"}], sampling=sampling)
