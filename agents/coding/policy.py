@@ -1,0 +1,133 @@
+"""The coding policy: k candidate programs (or plans) for a node of the code environment.
+
+- At the root it writes programs from the task (or, with `plan_first`, proposes plans: PlanSearch,
+  CodeTree's strategies); under a plan it writes programs that follow it.
+- Under a failing program it revises it from the public tests' feedback: plain revision, with a
+  reflection first (Reflexion, LATS: `reflector`), or RethinkMCTS's rethink (`rethink=True`: the
+  failure in words, then a corrected plan and program together).
+
+Each candidate is one request (n=1), so one sampled candidate costs one LLM call in every solver's
+budget; the k requests go out together. Calls are taken from the shared `CallAllowance` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from treeagent.agents.base import NodeView, Proposal
+from treeagent.agents.coding.allowance import CallAllowance
+from treeagent.agents.coding.feedback import verbal_feedback
+from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts, Message
+from treeagent.agents.coding.reflection import CodeReflector, LessonMemory
+from treeagent.agents.llm_client import Choice, LLMClient, Sampling
+from treeagent.environments.code import CodeAction, CodeState, extract_code, task_fields
+
+PROGRAM_SAMPLING = Sampling(temperature=0.8, top_p=0.95, max_tokens=384, stop=("\n```\n",))
+GREEDY_SAMPLING = Sampling(temperature=0.0, top_p=1.0, max_tokens=384, stop=("\n```\n",))
+PLAN_SAMPLING = Sampling(temperature=1.0, top_p=0.95, max_tokens=120)
+
+_PLAN = re.compile(r"plan\s*:\s*(.+?)(?:```|$)", re.IGNORECASE | re.DOTALL)
+
+
+class CodePolicy:
+    """Implements `Policy` for `CodeEnv`; see the module docstring.
+
+    programs_per_plan: candidates written under a plan node (PlanSearch writes one per plan).
+    revise: False stops a branch at its program (best-of-N, PlanSearch): a program node gets no
+        children.
+    """
+
+    def __init__(
+        self,
+        llm: LLMClient,
+        *,
+        allowance: CallAllowance | None = None,
+        prompts: CodePrompts = DEFAULT_PROMPTS,
+        sampling: Sampling | None = None,
+        plan_sampling: Sampling | None = None,
+        plan_first: bool = False,
+        programs_per_plan: int | None = None,
+        revise: bool = True,
+        rethink: bool = False,
+        reflector: CodeReflector | None = None,
+        memory: LessonMemory | None = None,
+    ) -> None:
+        self.llm = llm
+        self.allowance = allowance or CallAllowance(None)
+        self.prompts = prompts
+        self.sampling = sampling or PROGRAM_SAMPLING
+        self.plan_sampling = plan_sampling or PLAN_SAMPLING
+        self.plan_first = plan_first
+        self.programs_per_plan = programs_per_plan
+        self.revise = revise
+        self.rethink = rethink
+        self.reflector = reflector
+        self.memory = memory if memory is not None else (reflector.memory if reflector else LessonMemory())
+
+    async def propose(self, view: NodeView, k: int) -> list[Proposal]:
+        state = view.state
+        if not isinstance(state, CodeState):
+            raise TypeError(f"CodePolicy works on the code environment, not {type(view.env).__name__}")
+        task = view.task
+        if state.program is None and state.plan is None and self.plan_first:
+            return await self._plans(view, k)
+        if state.program is None:
+            if state.plan is not None and self.programs_per_plan is not None:
+                k = min(k, self.programs_per_plan)
+            messages = self.prompts.write_messages(task, state, self.memory.items)
+            return await self._programs(view, k, messages, "write")
+        if not self.revise:
+            return []
+        if self.reflector is not None:
+            await self.reflector.reflect(view)
+        if self.rethink:
+            messages = self.prompts.rethink_messages(task, state, verbal_feedback(state), self.memory.items)
+            return await self._programs(view, k, messages, "rethink")
+        messages = self.prompts.revise_messages(task, state, self.memory.items)
+        return await self._programs(view, k, messages, "revise")
+
+    async def _sample(
+        self, view: NodeView, messages: list[Message], k: int, sampling: Sampling, tag: str
+    ) -> list[Choice]:
+        granted = self.allowance.take(k)
+        if not granted:
+            return []
+        completions = await asyncio.gather(
+            *(self.llm.complete(messages, n=1, sampling=sampling, sink=view.usage, tag=tag) for _ in range(granted))
+        )
+        return [choice for c in completions for choice in c.choices[:1]]
+
+    async def _programs(self, view: NodeView, k: int, messages: list[Message], tag: str) -> list[Proposal]:
+        entry, _ = task_fields(view.task)
+        proposals = []
+        for choice in await self._sample(view, messages, k, self.sampling, tag):
+            proposals.append(self._program(choice, entry, with_plan=tag == "rethink"))
+        return proposals
+
+    @staticmethod
+    def _program(choice: Choice, entry: str, *, with_plan: bool) -> Proposal:
+        text = choice.text
+        meta: dict[str, Any] = {"finish_reason": choice.finish_reason}
+        code = extract_code(text, entry)
+        if not code.strip():
+            cut = " (the reply was cut at max_tokens)" if choice.finish_reason == "length" else ""
+            return Proposal(error=f"no code in the reply{cut}", text=text, meta=meta)
+        plan = None
+        if with_plan:
+            match = _PLAN.search(text)
+            plan = " ".join(match.group(1).split())[:600] if match else None
+        return Proposal(action=CodeAction(text=code, plan=plan or None), text=text, meta=meta)
+
+    async def _plans(self, view: NodeView, k: int) -> list[Proposal]:
+        tried = [a.text for a in view.tried if isinstance(a, CodeAction) and a.kind == "plan"]
+        messages = self.prompts.plan_messages(view.task, tried)
+        proposals = []
+        for choice in await self._sample(view, messages, k, self.plan_sampling, "plan"):
+            plan = " ".join(choice.text.replace("```", " ").split())
+            if not plan:
+                proposals.append(Proposal(error="empty plan", text=choice.text))
+            else:
+                proposals.append(Proposal(action=CodeAction(kind="plan", text=plan[:800]), text=choice.text))
+        return proposals

@@ -1,0 +1,77 @@
+"""Reflections on failed programs (Reflexion, LATS): a short lesson per failing program, kept in a
+memory that later prompts of the same problem carry."""
+
+from __future__ import annotations
+
+import asyncio
+
+from treeagent.agents.base import NodeView
+from treeagent.agents.coding.allowance import CallAllowance
+from treeagent.agents.coding.feedback import verbal_feedback
+from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
+from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.parsing import first_sentences
+from treeagent.environments.code import CodeState
+
+
+class LessonMemory:
+    """Lessons of one problem's search, oldest first, without repeats."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, lesson: str) -> None:
+        lesson = lesson.strip()
+        if lesson and lesson not in self.items:
+            self.items.append(lesson)
+
+
+class CodeReflector:
+    """Implements `Reflector`: one low-temperature call per distinct failing program (cached), its
+    lesson also added to `memory`."""
+
+    def __init__(
+        self,
+        llm: LLMClient,
+        *,
+        allowance: CallAllowance | None = None,
+        memory: LessonMemory | None = None,
+        prompts: CodePrompts = DEFAULT_PROMPTS,
+        sampling: Sampling | None = None,
+        max_chars: int = 240,
+    ) -> None:
+        self.llm = llm
+        self.allowance = allowance or CallAllowance(None)
+        self.memory = memory if memory is not None else LessonMemory()
+        self.prompts = prompts
+        self.sampling = sampling or Sampling(temperature=0.3, max_tokens=96)
+        self.max_chars = max_chars
+        self._done: dict[str, asyncio.Future[str]] = {}
+
+    async def reflect(self, view: NodeView) -> str:
+        state = view.state
+        if not isinstance(state, CodeState) or state.program is None or state.all_passed:
+            return ""
+        known = self._done.get(state.program)
+        if known is not None:
+            return await known
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._done[state.program] = future
+        try:
+            lesson = await self._ask(view, state)
+        except BaseException as exc:
+            del self._done[state.program]
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        future.set_result(lesson)
+        self.memory.add(lesson)
+        return lesson
+
+    async def _ask(self, view: NodeView, state: CodeState) -> str:
+        if not self.allowance.take(1):
+            return ""
+        messages = self.prompts.reflect_messages(view.task, state, verbal_feedback(state))
+        completion = await self.llm.complete(messages, n=1, sampling=self.sampling, sink=view.usage, tag="reflect")
+        text = completion.choices[0].text if completion.choices else ""
+        return first_sentences(text, self.max_chars)

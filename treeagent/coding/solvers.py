@@ -1,0 +1,189 @@
+"""The coding solvers: each is a controller with a coding policy and evaluator, on one budget unit
+(one sampled completion = one LLM call; tokens are counted too).
+
+- greedy: one sample at temperature 0.
+- best_of_n: samples at temperature 0.8, `concurrency` at a time, until one passes the public
+  tests or the budget is spent.
+- reflexion: one path (DFSDT, two tries per node): write, test, reflect on the failure, revise.
+- mcts: LATS. MCTS whose children are programs or revisions, every child valued by
+  0.8 * public pass rate + 0.2 * the model's self-evaluation, reflections on failing programs
+  carried into later prompts.
+- rethink: RethinkMCTS. MCTS over (plan, program) pairs; a failing program's test results become
+  verbal feedback and the model rewrites the plan and the program from it; values are pass rates
+  (self-evaluation only where the problem has no public tests).
+- codetree: CodeTree. Best-first over strategies (plans), then a solution per strategy, then
+  debugging revisions; a critic (the model's judgement blended with the pass rate) ranks the
+  frontier, and the search stops at the first program that passes.
+- plansearch: PlanSearch. Diverse natural-language plans first, then one program per plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from treeagent.agents.base import Evaluator
+from treeagent.agents.coding import (
+    GREEDY_SAMPLING,
+    CallAllowance,
+    CodeJudgeEvaluator,
+    CodePolicy,
+    CodeReflector,
+    LessonMemory,
+    PassRateEvaluator,
+)
+from treeagent.agents.llm_client import LLMClient
+from treeagent.coding.sampling import RepeatedSampling
+from treeagent.search import DFSDT, MCTS, BestFirst, Budget, Controller
+
+
+@dataclass(slots=True)
+class SolverSetup:
+    """What `build_solver` returns: the controller to run and the allowance its agents share."""
+
+    controller: Controller
+    allowance: CallAllowance
+    policy: CodePolicy
+    evaluator: Evaluator
+
+
+@dataclass(frozen=True, slots=True)
+class SolverInfo:
+    name: str
+    summary: str
+    build: Callable[..., SolverSetup]
+
+
+def _common(budget_calls: int, seed: int, trace: Path | None, max_seconds: float | None) -> dict[str, Any]:
+    budget = Budget(max_llm_calls=budget_calls, max_seconds=max_seconds)
+    return {"budget": budget, "seed": seed, "trace": trace}
+
+
+def _greedy(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(1)
+    policy = CodePolicy(llm, allowance=allowance, sampling=GREEDY_SAMPLING, revise=False)
+    evaluator = PassRateEvaluator()
+    controller = RepeatedSampling(policy, evaluator, batch=1, **_common(1, **common))
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _best_of_n(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    policy = CodePolicy(llm, allowance=allowance, revise=False)
+    evaluator = PassRateEvaluator()
+    batch = width or concurrency
+    controller = RepeatedSampling(policy, evaluator, batch=batch, **_common(budget_calls, **common))
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _reflexion(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    memory = LessonMemory()
+    reflector = CodeReflector(llm, allowance=allowance, memory=memory)
+    policy = CodePolicy(llm, allowance=allowance, reflector=reflector)
+    evaluator = PassRateEvaluator()
+    controller = DFSDT(
+        policy, evaluator, width=width or 2, max_depth=budget_calls + 1, **_common(budget_calls, **common)
+    )
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _mcts(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    reflector = CodeReflector(llm, allowance=allowance)
+    policy = CodePolicy(llm, allowance=allowance, reflector=reflector)
+    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="always")
+    controller = MCTS(
+        policy,
+        evaluator,
+        evaluate="children",
+        children_per_expansion=width or 2,
+        exploration=1.0,
+        max_depth=budget_calls + 1,
+        concurrency=max(1, concurrency // 2),
+        **_common(budget_calls, **common),
+    )
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _rethink(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    policy = CodePolicy(llm, allowance=allowance, rethink=True)
+    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="no_tests")
+    controller = MCTS(
+        policy,
+        evaluator,
+        evaluate="children",
+        children_per_expansion=width or 2,
+        exploration=1.0,
+        max_depth=budget_calls + 1,
+        concurrency=max(1, concurrency // 2),
+        **_common(budget_calls, **common),
+    )
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _codetree(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    policy = CodePolicy(llm, allowance=allowance, plan_first=True, programs_per_plan=1)
+    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="always", test_weight=0.6)
+    branching = width or max(2, min(4, budget_calls // 4))
+    controller = BestFirst(
+        policy, evaluator, branching=branching, max_depth=6, concurrency=concurrency, **_common(budget_calls, **common)
+    )
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _plansearch(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    policy = CodePolicy(llm, allowance=allowance, plan_first=True, programs_per_plan=1, revise=False)
+    evaluator = PassRateEvaluator()
+    branching = width or max(1, budget_calls // 2)
+    controller = BestFirst(
+        policy, evaluator, branching=branching, max_depth=2, concurrency=concurrency, **_common(budget_calls, **common)
+    )
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+SOLVERS: dict[str, SolverInfo] = {
+    info.name: info
+    for info in (
+        SolverInfo("greedy", "one sample at temperature 0", _greedy),
+        SolverInfo("best_of_n", "samples until one passes the public tests", _best_of_n),
+        SolverInfo("reflexion", "one path: test, reflect, revise", _reflexion),
+        SolverInfo("mcts", "LATS: MCTS over programs and revisions, tests + self-evaluation", _mcts),
+        SolverInfo("rethink", "RethinkMCTS: MCTS over plans and programs, verbal test feedback", _rethink),
+        SolverInfo("codetree", "CodeTree: strategies, solutions, debugging, ranked by a critic", _codetree),
+        SolverInfo("plansearch", "PlanSearch: diverse plans, one program per plan", _plansearch),
+    )
+}
+
+
+class SolverError(ValueError):
+    """An unknown solver or a bad budget; the message lists the choices."""
+
+
+def build_solver(
+    name: str,
+    llm: LLMClient,
+    *,
+    budget_calls: int = 16,
+    width: int | None = None,
+    concurrency: int = 4,
+    seed: int = 0,
+    trace: Path | None = None,
+    max_seconds: float | None = None,
+) -> SolverSetup:
+    """The controller and agents of solver `name` for one problem."""
+    info = SOLVERS.get(name)
+    if info is None:
+        raise SolverError(f"unknown solver {name!r}; choose one of: {', '.join(SOLVERS)}")
+    if budget_calls < 1:
+        raise SolverError(f"the budget must allow at least one LLM call, got {budget_calls}")
+    if width is not None and width < 1:
+        raise SolverError(f"width must be at least 1, got {width}")
+    if concurrency < 1:
+        raise SolverError(f"concurrency must be at least 1, got {concurrency}")
+    return info.build(llm, budget_calls, width, concurrency, seed=seed, trace=trace, max_seconds=max_seconds)
