@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from treeagent.cli.eval import eval_
 from treeagent.cli.play import play
 from treeagent.cli.run import run
 from treeagent.cli.serve import serve
 from treeagent.cli.show import show
+from treeagent.cli.solve import solve
 
 app = typer.Typer(
     help="treeagent: LLM agents that search instead of guess.",
@@ -28,3 +30,5 @@ app.command("run")(run)
 app.command("show")(show)
 app.command("play")(play)
 app.command("serve")(serve)
+app.command("solve")(solve)
+app.command("eval")(eval_)

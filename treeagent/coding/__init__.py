@@ -1,0 +1,21 @@
+"""Coding solvers: greedy, best-of-N, Reflexion, LATS-style MCTS, RethinkMCTS, CodeTree and
+PlanSearch on one budget unit; `solve_code` for one problem, `run_eval` for a benchmark."""
+
+from treeagent.coding.evaluation import EvalSummary, ResultsFileError, run_eval
+from treeagent.coding.sampling import RepeatedSampling
+from treeagent.coding.solve import CodeSolution, asolve_code, select_answer, solve_code
+from treeagent.coding.solvers import SOLVERS, SolverError, build_solver
+
+__all__ = [
+    "SOLVERS",
+    "CodeSolution",
+    "EvalSummary",
+    "RepeatedSampling",
+    "ResultsFileError",
+    "SolverError",
+    "asolve_code",
+    "build_solver",
+    "run_eval",
+    "select_answer",
+    "solve_code",
+]

@@ -1,0 +1,133 @@
+"""`treeagent solve FILE_OR_ID`: one programming problem with a tree-search solver, with live
+progress, then the solution, the verdicts and the search summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
+from rich.table import Table
+
+from treeagent.cli.common import console, user_errors
+from treeagent.coding.solvers import SOLVERS, SolverError
+from treeagent.environments.code import ProblemError
+from treeagent.search import Controller
+
+SOLVER_HELP = ", ".join(SOLVERS) + " (see the docs of treeagent.coding.solvers)"
+
+
+def _llm_errors() -> tuple[type[BaseException], ...]:
+    from treeagent.agents.llm_client import LLMError
+    from treeagent.agents.llm_config import LLMConfigError
+    from treeagent.agents.vllm_server import ServerStartError
+
+    return (LLMError, LLMConfigError, ServerStartError)
+
+
+@user_errors(ProblemError, SolverError, *_llm_errors())
+def solve(
+    problem: Annotated[
+        str, typer.Argument(help="a HumanEval id (HumanEval/0 or 0), a JSONL file with one problem, or FILE#TASK_ID")
+    ],
+    solver: Annotated[str, typer.Option("--solver", "-s", help=SOLVER_HELP)] = "mcts",
+    budget_calls: Annotated[int, typer.Option(min=1, help="LLM calls allowed (one sampled completion each)")] = 16,
+    width: Annotated[int | None, typer.Option(min=1, help="children per expansion (solver default if unset)")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="model requests under way at once")] = 4,
+    seed: Annotated[int, typer.Option(help="search seed")] = 0,
+    early_stop: Annotated[bool, typer.Option(help="stop once a candidate passes every public test")] = True,
+    trace: Annotated[Path | None, typer.Option(help="write the search trace here (treeagent show)")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint; default: the configured one or the embedded model")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="also print the summary as one JSON line")] = False,
+) -> None:
+    """Solve one programming problem; print the solution, its public and hidden verdicts and the search."""
+    from treeagent.environments.code import resolve_problem
+
+    if solver not in SOLVERS:
+        raise SolverError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
+    the_problem = resolve_problem(problem)
+    solution = asyncio.run(
+        _solve(the_problem, solver, budget_calls, width, concurrency, seed, early_stop, trace, base_url)
+    )
+    _report(solution)
+    if as_json:
+        typer.echo(json.dumps(solution.summary()))
+
+
+async def _solve(problem: Any, solver: str, budget_calls: int, *args: Any) -> Any:
+    from treeagent.coding.solve import asolve_code
+
+    width, concurrency, seed, early_stop, trace, base_url = args
+    holder: dict[str, Controller] = {}
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn(f"[bold]{solver}[/] on {problem.id}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        bar = progress.add_task("solve", total=budget_calls, info="starting")
+        job = asyncio.create_task(
+            asolve_code(
+                problem,
+                solver=solver,
+                budget_calls=budget_calls,
+                width=width,
+                concurrency=concurrency,
+                seed=seed,
+                early_stop=early_stop,
+                trace=trace,
+                base_url=base_url,
+                on_start=lambda c: holder.__setitem__("c", c),
+            )
+        )
+        while not job.done():
+            await asyncio.wait({job}, timeout=0.25)
+            controller = holder.get("c")
+            run = controller.active if controller is not None else None
+            if run is not None:
+                s = run.meter.stats
+                best = max((n.step.state.passed for n in run.tree if n.step is not None), default=0)
+                total = len(problem.public_tests)
+                info = f"{s.llm_calls} LLM calls · {len(run.tree) - 1} nodes · best {best}/{total} public tests"
+                progress.update(bar, completed=s.llm_calls, info=info)
+        return job.result()
+
+
+def _report(solution: Any) -> None:
+    if solution.solution is not None:
+        console.print(Syntax(solution.solution, "python", theme="ansi_dark", line_numbers=False))
+    else:
+        console.print("[red]no program was written[/]")
+    summary = solution.summary()
+    table = Table(show_header=False, box=None)
+    if summary["public_total"]:
+        colour = "green" if summary["public_passed"] == summary["public_total"] else "red"
+        public = f"[{colour}]{summary['public_passed']}/{summary['public_total']}[/] ({summary['public_source']})"
+    else:
+        public = "none (the problem has no public tests)"
+    table.add_row("public tests", public)
+    hidden = solution.hidden
+    if hidden is None:
+        table.add_row("hidden tests", "none given")
+    else:
+        verdict = "[green]PASS[/]" if hidden.passed else "[red]FAIL[/]"
+        table.add_row("hidden tests", f"{verdict} {hidden.passed_tests}/{hidden.total}")
+    table.add_row("stopped by", summary["stop_reason"])
+    table.add_row(
+        "spent",
+        f"{summary['llm_calls']} LLM calls, {summary['tokens']} tokens, {summary['wall_s']:.1f} s; "
+        f"{summary['programs']} programs in {summary['nodes']} nodes",
+    )
+    if solution.result.trace_path is not None:
+        table.add_row("trace", f"{solution.result.trace_path}  (treeagent show {solution.result.trace_path})")
+    console.print(table)

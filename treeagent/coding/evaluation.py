@@ -1,0 +1,164 @@
+"""The per-problem eval runner: many problems, one solver, one budget; results appended to a JSONL
+file as each problem finishes, so a re-run skips the finished problems (resume after a kill).
+
+The summary counts pass@1 on the hidden tests: the share of problems whose chosen answer passes
+them. Tokens, LLM calls and wall time are totals over the problems (wall time is the sum of the
+problems' own times, which `--jobs` overlaps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from treeagent.agents.llm_client import LLMClient
+from treeagent.coding.solve import CodeSolution, asolve_code
+from treeagent.environments.code import CodeProblem
+from treeagent.sandbox.testing import SandboxLike
+
+
+class ResultsFileError(ValueError):
+    """The results file belongs to another configuration or is not a results file."""
+
+
+class EvalSummary(BaseModel):
+    """What an eval run measured (one JSON object with `--json`)."""
+
+    solver: str
+    budget_calls: int
+    problems: int
+    passed: int
+    pass1: float
+    solved_public: int
+    llm_calls: int
+    tokens: int
+    wall_s: float
+    resumed: int = 0
+    results: str | None = None
+
+
+def _config(solver: str, budget_calls: int, seed: int, early_stop: bool) -> dict[str, Any]:
+    return {"solver": solver, "budget_calls": budget_calls, "seed": seed, "early_stop": early_stop}
+
+
+def read_results(path: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The finished problems in `path` (by id); an error if a line was written by another config."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return done
+    with path.open(encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break  # a torn last line: the run was killed while writing it
+            raise ResultsFileError(f"{path}:{number} is not JSON; is this an eval results file?") from None
+        if not isinstance(row, dict) or "id" not in row or "config" not in row:
+            raise ResultsFileError(f"{path}:{number} is not an eval result line")
+        if row["config"] != config:
+            raise ResultsFileError(
+                f"{path} holds results of another configuration ({row['config']}, not {config}); "
+                "write to another --out file or delete this one"
+            )
+        done[row["id"]] = row
+    return done
+
+
+def summarise(rows: Sequence[dict[str, Any]], solver: str, budget_calls: int) -> EvalSummary:
+    n = len(rows)
+    passed = sum(bool(r["passed"]) for r in rows)
+    return EvalSummary(
+        solver=solver,
+        budget_calls=budget_calls,
+        problems=n,
+        passed=passed,
+        pass1=round(passed / n, 4) if n else 0.0,
+        solved_public=sum(bool(r["public_total"]) and r["public_passed"] == r["public_total"] for r in rows),
+        llm_calls=sum(int(r["llm_calls"]) for r in rows),
+        tokens=sum(int(r["tokens"]) for r in rows),
+        wall_s=round(sum(float(r["wall_s"]) for r in rows), 3),
+    )
+
+
+async def run_eval(
+    problems: Sequence[CodeProblem],
+    *,
+    llm: LLMClient,
+    sandbox: SandboxLike,
+    solver: str = "mcts",
+    budget_calls: int = 16,
+    out: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    seed: int = 0,
+    early_stop: bool = True,
+    width: int | None = None,
+    concurrency: int = 4,
+    traces: str | os.PathLike[str] | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> EvalSummary:
+    """Solve every problem not already in `out`; append one line per problem; summarise all."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    config = _config(solver, budget_calls, seed, early_stop)
+    path = Path(out) if out is not None else None
+    done = read_results(path, config) if path is not None else {}
+    ids = {p.id for p in problems}
+    resumed = [row for pid, row in done.items() if pid in ids]
+    todo = [p for p in problems if p.id not in done]
+    rows: list[dict[str, Any]] = list(resumed)
+    lock = asyncio.Lock()
+    gate = asyncio.Semaphore(jobs)
+    trace_dir = Path(traces) if traces is not None else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def one(problem: CodeProblem) -> None:
+        async with gate:
+            started = time.perf_counter()
+            trace = trace_dir / f"{problem.id.replace('/', '_')}.trace.jsonl" if trace_dir else None
+            solution: CodeSolution = await asolve_code(
+                problem,
+                solver=solver,
+                budget_calls=budget_calls,
+                width=width,
+                concurrency=concurrency,
+                seed=seed,
+                early_stop=early_stop,
+                trace=trace,
+                llm=llm,
+                sandbox=sandbox,
+            )
+            row = {**solution.summary(), "config": config, "program": solution.solution}
+            row["wall_s"] = round(time.perf_counter() - started, 3)
+        async with lock:
+            rows.append(row)
+            if path is not None:
+                line = json.dumps(row, ensure_ascii=False) + "\n"
+                await asyncio.to_thread(_append, path, line)
+            if on_result is not None:
+                on_result(row)
+
+    await asyncio.gather(*(one(p) for p in todo))
+    order = {p.id: i for i, p in enumerate(problems)}
+    rows.sort(key=lambda r: order.get(r["id"], len(order)))
+    summary = summarise(rows, solver, budget_calls)
+    summary.resumed = len(resumed)
+    summary.results = str(path) if path is not None else None
+    return summary
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
