@@ -10,13 +10,15 @@ These functions block (pip, conversion): call them from a thread in async code.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 #: the CPU build verified on these machines (see the project's notes).
@@ -54,6 +56,16 @@ def engine_venv_dir() -> Path:
 
 def default_model_dir() -> Path:
     return cache_dir() / "models" / MODEL_NAME
+
+
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """One installer at a time (two test sessions may start at once); released on exit or crash."""
+    path = cache_dir() / f".{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _venv_python(venv: Path) -> Path:
@@ -101,6 +113,11 @@ def install_engine(spec: str = ENGINE_SPEC, log: Callable[[str], None] = lambda 
     pip resolves the full set once (dry run), then the pins minus `ENGINE_DROP` are installed with
     `--no-deps`, so the dropped packages never come in. pip's warnings about them are expected.
     """
+    with _locked("engine"):
+        return _install_engine(spec, log)
+
+
+def _install_engine(spec: str, log: Callable[[str], None]) -> Path:
     venv = engine_venv_dir()
     marker = venv / _READY
     if marker.exists() and marker.read_text().strip() == spec:
@@ -207,6 +224,13 @@ def ensure_default_model(log: Callable[[str], None] = lambda _: None) -> Path:
     if (out / _READY).exists():
         return out
     python = engine_python(log=log)
+    with _locked("model"):
+        return _convert_default_model(out, python, log)
+
+
+def _convert_default_model(out: Path, python: Path, log: Callable[[str], None]) -> Path:
+    if (out / _READY).exists():
+        return out
     gguf = locate_model_gguf(python, log=log)
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():

