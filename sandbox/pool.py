@@ -117,6 +117,8 @@ class WorkerPool:
             raise SandboxError(
                 f"{self._name} is not started: use `async with {self._name}(...) as sb:` or await start()"
             )
+        if not self._all:
+            raise SandboxError(f"{self._name} has no worker left (they died and could not restart): see the log")
         index, conn = await self._idle.get()
         if not conn.alive():  # died while idle: its request would be lost for no fault of the code
             log.warning("%s: worker %d died while idle; restarting it", self._name, index)

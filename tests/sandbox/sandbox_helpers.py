@@ -50,3 +50,22 @@ def check(candidate):
     assert values == [0, 2]
     assert candidate(7, 0) == helper(3) + 1, "seven"
 '''
+
+
+def describe(pids: list[tuple[int, int]]) -> str:
+    """What lingering processes are, for a failure message."""
+    lines = []
+    for pid, uid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                status = dict(line.split(":", 1) for line in fh.read().splitlines() if ":" in line)
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")[:120]
+            lines.append(
+                f"pid {pid} uid {uid} state {status['State'].strip()} ppid {status['PPid'].strip()} "
+                f"sig pending/blocked/caught {status['ShdPnd'].strip()}/{status['SigBlk'].strip()}/"
+                f"{status['SigCgt'].strip()} cmd {cmd}"
+            )
+        except (OSError, KeyError):
+            lines.append(f"pid {pid} gone")
+    return "\n".join(lines)
