@@ -288,14 +288,15 @@ async def kill_group(pgid: int, exited: Callable[[], bool], grace_s: float = 15.
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
-        if exited() and not _group_alive(pgid):
+        if exited() and not group_alive(pgid):
             return
         await asyncio.sleep(0.2)
     with suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """True while any process of the group exists."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -310,16 +311,16 @@ async def start_background(config: ServerConfig, log: Callable[[str], None] | No
     pidfile = pid_path(config.port)
     if pidfile.exists():
         pgid = int(pidfile.read_text().split()[0])
-        if _group_alive(pgid) and await answers(config.base_url):
+        if group_alive(pgid) and await answers(config.base_url):
             return config.base_url
-        if _group_alive(pgid):  # started but not answering: a previous start still loading, or stuck
+        if group_alive(pgid):  # started but not answering: a previous start still loading, or stuck
             server = VLLMServer(config, log)
             started = time.monotonic()
-            while _group_alive(pgid) and time.monotonic() - started < config.ready_timeout_s:
+            while group_alive(pgid) and time.monotonic() - started < config.ready_timeout_s:
                 if await answers(config.base_url):
                     return config.base_url
                 await asyncio.sleep(0.5)
-            await kill_group(pgid, lambda: not _group_alive(pgid))
+            await kill_group(pgid, lambda: not group_alive(pgid))
             del server
         pidfile.unlink(missing_ok=True)
     server = VLLMServer(config, log)
@@ -335,9 +336,9 @@ async def stop_background(port: int) -> bool:
     if not pidfile.exists():
         return False
     pgid = int(pidfile.read_text().split()[0])
-    alive = _group_alive(pgid)
+    alive = group_alive(pgid)
     if alive:
-        await kill_group(pgid, lambda: not _group_alive(pgid))
+        await kill_group(pgid, lambda: not group_alive(pgid))
     pidfile.unlink(missing_ok=True)
     return alive
 
@@ -348,12 +349,14 @@ async def serve_or_connect(
 ) -> AsyncIterator[RunningServer]:
     """An endpoint for the duration of the block.
 
-    Order: the given or configured endpoint (argument, TREEAGENT_BASE_URL, config file); else a
-    server already answering on the default port (`scripts/vllm.sh start`, `treeagent serve`);
-    else the embedded server, started on a free port (so stopping it never pulls a shared server
-    from under someone else) and stopped when the block ends.
+    Order: `base_url`; with an explicit `config`, that server (reused if it already answers);
+    else the configured endpoint (TREEAGENT_BASE_URL, config file); else a server already
+    answering on the default port (`scripts/vllm.sh start`, `treeagent serve`); else the embedded
+    server, started on a free port (so stopping it never pulls a shared server from under someone
+    else) and stopped when the block ends.
     """
-    urls = LLMConfig.load(base_urls=base_url).base_urls
+    urls = [base_url] if base_url else ([] if config is not None else LLMConfig.load().base_urls)
+    urls = LLMConfig(base_urls=urls).base_urls
     if urls:
         if not await answers(urls[0], timeout_s=5.0):
             raise ServerStartError(f"nothing answers at {urls[0]}; start it (`treeagent serve`) or unset it")

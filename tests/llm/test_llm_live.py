@@ -15,7 +15,16 @@ from treeagent.agents.llm_config import LLMConfig
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.reflector import LLMReflector
-from treeagent.agents.vllm_server import ServerConfig, pid_path, serve_or_connect, start_background, stop_background
+from treeagent.agents.vllm_server import (
+    ServerConfig,
+    ServerStartError,
+    answers,
+    group_alive,
+    pid_path,
+    serve_or_connect,
+    start_background,
+    stop_background,
+)
 from treeagent.environments.games.game24 import Game24Env, game24_task
 from treeagent.search import MCTS, Budget, read_records
 
@@ -135,3 +144,19 @@ async def test_policy_on_live_server_gives_legal_moves(live_llm: LLMClient) -> N
     legal = {env.action_key(a) for a in env.legal_actions(view.state) or []}
     good = [p for p in proposals if p.error is None]
     assert good and all(env.action_key(p.action) in legal for p in good)
+
+
+@pytest.mark.slow
+async def test_context_manager_starts_and_stops_the_whole_group() -> None:
+    config = ServerConfig(port=free_port())
+    try:
+        async with serve_or_connect(config=config) as server:
+            assert server.owned and server.pid is not None
+            assert await answers(server.base_url)
+            group = server.pid
+    except ServerStartError as exc:
+        if "memory" in str(exc):
+            pytest.skip(f"not enough memory for a second engine: {exc}")
+        raise
+    assert not group_alive(group)  # the API server, the engine core and its workers are all gone
+    assert not await answers(server.base_url)
