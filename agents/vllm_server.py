@@ -229,7 +229,9 @@ class VLLMServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def start(self, detach: bool = False) -> str:
+    async def start(self, detach: bool = False, on_spawn: Callable[[int], None] | None = None) -> str:
+        """Start and wait until the server answers. `detach`: the server outlives this process;
+        `on_spawn(pid)` runs right after the spawn (the pid file is written before the wait)."""
         cmd, env = await asyncio.to_thread(prepare, self.config, self._log)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         supervisor = [sys.executable, "-m", "treeagent.agents.supervisor"]
@@ -247,6 +249,8 @@ class VLLMServer:
                 env=env,
                 start_new_session=True,
             )
+        if on_spawn is not None:
+            on_spawn(self._proc.pid)
         await self._wait_ready()
         return self.base_url
 
@@ -314,19 +318,25 @@ async def start_background(config: ServerConfig, log: Callable[[str], None] | No
         if group_alive(pgid) and await answers(config.base_url):
             return config.base_url
         if group_alive(pgid):  # started but not answering: a previous start still loading, or stuck
-            server = VLLMServer(config, log)
             started = time.monotonic()
             while group_alive(pgid) and time.monotonic() - started < config.ready_timeout_s:
                 if await answers(config.base_url):
                     return config.base_url
                 await asyncio.sleep(0.5)
             await kill_group(pgid, lambda: not group_alive(pgid))
-            del server
         pidfile.unlink(missing_ok=True)
     server = VLLMServer(config, log)
-    await server.start(detach=True)
-    assert server._proc is not None
-    pidfile.write_text(f"{server._proc.pid}\n")
+    pidfile.parent.mkdir(parents=True, exist_ok=True)
+
+    def write_pid(pid: int) -> None:
+        pidfile.write_text(f"{pid}\n")
+
+    try:
+        await server.start(detach=True, on_spawn=write_pid)
+    except BaseException:  # failed or interrupted while loading: leave nothing behind
+        await server.stop()
+        pidfile.unlink(missing_ok=True)
+        raise
     return config.base_url
 
 
