@@ -162,8 +162,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             ours = await search(url, "ours", seconds, sequential=False, record=recorded)
             after = await metrics(url)
             requests = [json.loads(line)["request"] for line in recorded.read_text().splitlines()]
-        copies = 1 if args.quick else max(1, -(-args.concurrency // max(1, len(requests))))
-        sat = await saturated(url, requests, args.concurrency, copies)
+        concurrency = args.concurrency or (32 if args.quick else 64)
+        copies = max(1, -(-concurrency // max(1, len(requests))))  # enough to fill the slots
+        sat = await saturated(url, requests, concurrency, copies)
     queries = after["vllm:prefix_cache_queries_total"] - before["vllm:prefix_cache_queries_total"]
     hits = after["vllm:prefix_cache_hits_total"] - before["vllm:prefix_cache_hits_total"]
     print(f"{'phase':<12}{'tok/s':>10}{'compl tok':>11}{'prompt tok':>12}{'requests':>10}{'expansions':>12}{'s':>8}")
@@ -190,5 +191,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="about one minute; the same ratios")
     parser.add_argument("--base-url", default=None, help="endpoint (default: TREEAGENT_BASE_URL or start one)")
-    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight for the saturated rate")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="requests in flight for the saturated rate (32 quick, 64 full)"
+    )
     print(json.dumps(asyncio.run(main(parser.parse_args()))))
