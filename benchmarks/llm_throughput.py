@@ -2,13 +2,15 @@
 
 In one run against the local vLLM server (started here when none is configured):
   (a) saturated: the requests of run (c), recorded, sent again with no dependencies between
-      them, many at a time: the engine's ceiling in completion tokens/s for this very workload;
+      them, copied until 32 (quick) or 64 slots are full: the engine's ceiling in completion
+      tokens/s for this very workload (same prompts, same reply lengths);
   (b) sequential: a LATS-style MCTS (LLM policy, LLM self-evaluation, reflection) driven one
       model call and one sample at a time, as the published implementations do;
   (c) ours: the same search with concurrent simulations (virtual loss), n-sampled siblings in one
       request and one request for all the votes.
-Prints the figures side by side, then one JSON line with the ratios. The prefix-cache hit rate is
-read from the engine's /metrics over run (c).
+Every phase runs in its own prompt namespace (a nonce in the system prompt), so none rides on the
+prefix cache another phase warmed. Prints the figures side by side, then one JSON line with the
+ratios. The prefix-cache hit rate is read from the engine's /metrics over run (c).
 
     python benchmarks/llm_throughput.py [--quick] [--base-url URL]
 """
