@@ -73,7 +73,8 @@ class WorkerPool:
         self._size = size
         self._name = name
         self._start_timeout_s = start_timeout_s
-        self._idle: asyncio.Queue[tuple[int, WorkerConn]] = asyncio.Queue()
+        self._idle: asyncio.Queue[tuple[int, WorkerConn | None]] = asyncio.Queue()
+        self._waiting = 0
         self._all: dict[int, WorkerConn] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.missing_isolation: list[str] = []
@@ -119,11 +120,11 @@ class WorkerPool:
             )
         if not self._all:
             raise SandboxError(f"{self._name} has no worker left (they died and could not restart): see the log")
-        index, conn = await self._idle.get()
+        index, conn = await self._next_idle()
         if not conn.alive():  # died while idle: its request would be lost for no fault of the code
             log.warning("%s: worker %d died while idle; restarting it", self._name, index)
             await self._replace(index, conn)
-            index, conn = await self._idle.get()
+            index, conn = await self._next_idle()
         reply_timeout = request.time_limit_s + _REPLY_GRACE_S
         try:
             await conn.send(request.wire())
@@ -136,6 +137,8 @@ class WorkerPool:
             task.add_done_callback(self._background.discard)
             raise
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
+            if not self.started:
+                raise SandboxError(f"{self._name} was closed while this request ran") from exc
             log.warning("%s: worker %d failed (%r); restarting it", self._name, index, exc)
             await self._replace(index, conn)
             return RunResult(
@@ -146,6 +149,16 @@ class WorkerPool:
         if reply.get("internal"):
             raise SandboxError(f"{self._name}: {reply.get('message')}")
         return RunResult.model_validate(reply)
+
+    async def _next_idle(self) -> tuple[int, WorkerConn]:
+        self._waiting += 1
+        try:
+            index, conn = await self._idle.get()
+        finally:
+            self._waiting -= 1
+        if conn is None:
+            raise SandboxError(f"{self._name} was closed while this request waited for a worker")
+        return index, conn
 
     async def _settle(self, index: int, conn: WorkerConn, wait_s: float) -> None:
         try:
@@ -159,12 +172,15 @@ class WorkerPool:
         with contextlib.suppress(Exception):
             await conn.kill()
         self._all.pop(index, None)
+        if not self.started:  # closing: it died because we killed it
+            return
         try:
             await self._start_one(index)
         except Exception as exc:  # keep serving with fewer workers rather than fail every caller
             log.error("%s: could not restart worker %d: %r", self._name, index, exc)
 
     async def close(self) -> None:
+        self.started = False
         for task in list(self._background):
             task.cancel()
         conns = list(self._all.values())
@@ -172,4 +188,5 @@ class WorkerPool:
         await asyncio.gather(*(c.kill() for c in conns), return_exceptions=True)
         while not self._idle.empty():
             self._idle.get_nowait()
-        self.started = False
+        for _ in range(self._waiting):  # wake whoever still waits for a worker, with an error
+            self._idle.put_nowait((-1, None))

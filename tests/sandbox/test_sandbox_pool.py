@@ -120,3 +120,16 @@ async def test_no_docker_daemon_is_a_clear_error(monkeypatch, tmp_path):
 async def test_docker_refuses_a_memory_limit_over_the_container(docker_sandbox):
     with pytest.raises(SandboxError, match="over the container"):
         await docker_sandbox.run(RunRequest(code="pass", memory_limit_mb=docker_sandbox.memory_limit_mb + 1))
+
+
+async def test_close_with_requests_in_flight_and_queued():
+    sb = ProcessSandbox(workers=1, uid_base=64850)
+    await sb.start()
+    running = asyncio.create_task(sb.run(RunRequest(code="import time\ntime.sleep(5)")))
+    queued = asyncio.create_task(sb.run(RunRequest(code="print(1)")))
+    await asyncio.sleep(0.3)
+    await sb.close()
+    for task in (running, queued):
+        with pytest.raises(SandboxError, match="was closed"):
+            await asyncio.wait_for(task, 5)
+    assert sb._pool.connections() == []  # nothing was restarted behind our back
