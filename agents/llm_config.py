@@ -37,7 +37,7 @@ class LLMConfig(BaseModel):
     #: served model name; None asks the first endpoint's /v1/models once.
     model: str | None = None
     #: requests in flight at once across the whole search (one slot per request, whatever its n).
-    max_concurrency: int = Field(default=16, ge=1)
+    max_concurrency: int = Field(default=32, ge=1)
     #: seconds for one HTTP request, connect included; a server that stops mid-request never hangs.
     request_timeout_s: float = Field(default=120.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
