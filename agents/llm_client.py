@@ -14,11 +14,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import openai
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -31,77 +30,33 @@ from treeagent.agents.base import Usage, UsageSink
 from treeagent.agents.cassette import Cassette, request_key
 from treeagent.agents.endpoints import Endpoint, EndpointPool
 from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm_types import (
+    Choice,
+    Completion,
+    ContextLengthError,
+    LLMError,
+    LLMRequestError,
+    LLMStats,
+    LLMUnavailableError,
+    Message,
+    Sampling,
+    parse_response,
+    schema_format,
+)
 
-Message = dict[str, Any]
-
-
-class LLMError(RuntimeError):
-    """Base class of the client's errors."""
-
-
-class LLMUnavailableError(LLMError):
-    """No endpoint answered within the retries: the server is down, overloaded or its engine died."""
-
-
-class ContextLengthError(LLMError):
-    """The prompt (plus max_tokens) does not fit the model's context window."""
-
-
-class LLMRequestError(LLMError):
-    """The server rejected the request (4xx other than 429): a bug in the request, not a transient."""
-
-
-class Sampling(BaseModel):
-    """Sampling settings of one request. `seed` is off by default: vLLM CPU 0.32 crashes under
-    load on seeded requests whose prompt spans batches (see the project notes)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    temperature: float = Field(default=0.8, ge=0.0, le=2.0)
-    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
-    max_tokens: int = Field(default=256, ge=1)
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    logprobs: bool = False
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
-
-
-@dataclass(slots=True)
-class Choice:
-    text: str
-    finish_reason: str | None
-    #: sum of the sampled tokens' log-probabilities, when requested and returned.
-    logprob: float | None = None
-    tokens: int | None = None
-
-
-@dataclass(slots=True)
-class Completion:
-    """The choices of one logical call (possibly several HTTP requests) and what it cost."""
-
-    choices: list[Choice]
-    usage: Usage
-    requests: int
-
-    @property
-    def texts(self) -> list[str]:
-        return [c.text for c in self.choices]
-
-
-@dataclass(slots=True)
-class LLMStats:
-    """Running totals over the client's life (benchmarks and summaries read these)."""
-
-    requests: int = 0
-    replayed: int = 0
-    retries: int = 0
-    top_ups: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    latency_s: float = 0.0
-    by_tag: dict[str, int] = field(default_factory=dict)
-
+__all__ = [
+    "Choice",
+    "Completion",
+    "ContextLengthError",
+    "LLMClient",
+    "LLMError",
+    "LLMRequestError",
+    "LLMStats",
+    "LLMUnavailableError",
+    "Message",
+    "Sampling",
+    "schema_format",
+]
 
 _TRANSIENT = (
     openai.APIConnectionError,
@@ -116,14 +71,6 @@ def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, _TRANSIENT):
         return True
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
-
-
-def schema_format(schema: type[BaseModel]) -> dict[str, Any]:
-    """The `response_format` that makes the server decode JSON valid for `schema`."""
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": True},
-    }
 
 
 class LLMClient:
@@ -156,6 +103,9 @@ class LLMClient:
             )
         )
         self._model = self.config.model
+        #: the most choices one request returned when it returned fewer than asked (servers that
+        #: cap n silently, e.g. llama.cpp's 1); later calls split their n by it.
+        self._learned_cap: int | None = None
         self._slots: asyncio.Semaphore | None = None  # made lazily inside the running loop
 
     async def __aenter__(self) -> LLMClient:
@@ -204,20 +154,40 @@ class LLMClient:
         requests = 0
         empty_rounds = 0
         while len(choices) < n and empty_rounds < 3:
-            want = n - len(choices)
-            if self.config.max_n_per_request is not None:
-                want = min(want, self.config.max_n_per_request)
-            if requests:
-                self.stats.top_ups += 1
-            seed = None if sampling.seed is None else sampling.seed + len(choices)
-            got, usage = await self._request(messages, want, sampling, seed, schema, sink, tag)
-            requests += 1
-            empty_rounds = 0 if got else empty_rounds + 1
-            choices.extend(got[: n - len(choices)])
-            total.prompt_tokens += usage.prompt_tokens
-            total.completion_tokens += usage.completion_tokens
-            total.cached_tokens += usage.cached_tokens
-            total.latency_s += usage.latency_s
+            # Split what is missing by the server's cap on n (configured, or learnt from a short
+            # reply) and send the parts at once: a server that serves n=1 still gets k in flight.
+            remaining = n - len(choices)
+            cap = self.config.max_n_per_request or self._learned_cap or remaining
+            sizes = [min(cap, remaining - start) for start in range(0, remaining, cap)]
+            offsets = [len(choices) + sum(sizes[:i]) for i in range(len(sizes))]
+            results = await asyncio.gather(
+                *(
+                    self._request(
+                        messages,
+                        size,
+                        sampling,
+                        None if sampling.seed is None else sampling.seed + offset,
+                        schema,
+                        sink,
+                        tag,
+                    )
+                    for size, offset in zip(sizes, offsets, strict=True)
+                )
+            )
+            got_any = False
+            for size, (got, usage) in zip(sizes, results, strict=True):
+                if requests:
+                    self.stats.top_ups += 1
+                requests += 1
+                if 0 < len(got) < size:
+                    self._learned_cap = len(got)
+                got_any = got_any or bool(got)
+                choices.extend(got[: n - len(choices)])
+                total.prompt_tokens += usage.prompt_tokens
+                total.completion_tokens += usage.completion_tokens
+                total.cached_tokens += usage.cached_tokens
+                total.latency_s += usage.latency_s
+            empty_rounds = 0 if got_any else empty_rounds + 1
         return Completion(choices=choices, usage=total, requests=requests)
 
     async def _request(
@@ -263,7 +233,7 @@ class LLMClient:
             if self.cassette is not None:
                 await self.cassette.record(key, {k: v for k, v in params.items() if k != "model"}, raw)
         latency = time.perf_counter() - started
-        choices, usage = _parse_response(raw, latency)
+        choices, usage = parse_response(raw, latency)
         self._account(usage, replayed, tag)
         if sink is not None:
             record: dict[str, Any] = {
@@ -358,32 +328,3 @@ def _bad_request(exc: openai.BadRequestError) -> LLMError:
     if any(marker in message.lower() for marker in _CONTEXT_MARKERS):
         return ContextLengthError(f"prompt too long for the model's context: {message}")
     return LLMRequestError(f"the server rejected the request: {message}")
-
-
-def _parse_response(raw: dict[str, Any], latency: float) -> tuple[list[Choice], Usage]:
-    choices: list[Choice] = []
-    for item in sorted(raw.get("choices", []), key=lambda c: c.get("index", 0)):
-        message = item.get("message") or {}
-        logprob = None
-        tokens = None
-        content = (item.get("logprobs") or {}).get("content")
-        if content:
-            logprob = float(sum(t.get("logprob", 0.0) for t in content))
-            tokens = len(content)
-        choices.append(
-            Choice(
-                text=message.get("content") or "",
-                finish_reason=item.get("finish_reason"),
-                logprob=logprob,
-                tokens=tokens,
-            )
-        )
-    usage_raw = raw.get("usage") or {}
-    details = usage_raw.get("prompt_tokens_details") or {}
-    usage = Usage(
-        prompt_tokens=int(usage_raw.get("prompt_tokens", 0)),
-        completion_tokens=int(usage_raw.get("completion_tokens", 0)),
-        cached_tokens=int(details.get("cached_tokens") or 0),
-        latency_s=latency,
-    )
-    return choices, usage
