@@ -99,6 +99,8 @@ class DockerSandbox:
 
     `memory_limit_mb`, `pids_limit` and `cpus` bound each container; a run's own memory limit is
     applied inside it as an address-space limit, its process limit as the uid's RLIMIT_NPROC.
+    The image is a skeleton: containers bind this machine's /usr and the interpreter's prefix
+    read-only, so the daemon must run on this machine (the usual unix socket).
     """
 
     def __init__(
