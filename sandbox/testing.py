@@ -219,9 +219,10 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
 def _report(run: RunResult, cases: list[TestCase], marker: str, entry_point: str | None) -> TestReport:
     records: list[dict[str, Any]] = []
     for line in run.stdout.split("\n"):  # not splitlines(): it splits at the marker's \x1e too
-        if line.startswith(marker):
+        at = line.find(marker)  # not only at the start: code may write to fd 1 without a newline
+        if at >= 0:
             try:
-                records.append(json.loads(line[len(marker) :]))
+                records.append(json.loads(line[at + len(marker) :]))
             except json.JSONDecodeError:
                 continue
     fields = set(TestResult.model_fields)

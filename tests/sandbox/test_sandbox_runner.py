@@ -182,3 +182,9 @@ async def test_humaneval_canonical_solutions_pass(sandbox):
         assert report.all_passed, (p["task_id"], report.feedback())
         broken = await run_check(sandbox, p["prompt"] + "    return None\n", p["test"], p["entry_point"])
         assert not broken.all_passed, p["task_id"]
+
+
+async def test_raw_writes_to_stdout_do_not_hide_results(sandbox):
+    code = "import os\ndef f():\n    os.write(1, b'no newline here')\n    return 1\n"
+    report = await run_tests(sandbox, code, ["assert f() == 1", "assert f() == 2"])
+    assert [r.status for r in report.results] == ["passed", "failed"]
