@@ -217,6 +217,7 @@ def main() -> None:
         except SyntaxError as exc:
             _emit({"index": i, "status": "error", "error_type": "SyntaxError", "message": str(exc)})
             continue
+        ns["_ta_compare"], ns["_ta_truth"] = _ta_compare, _ta_truth  # whatever the solution defined
         status, info, out, ms = _run(code, ns, case.get("time_limit_s"), files)
         _emit({"index": i, "status": status, "stdout": out, "ms": ms, **info})
     sys.stdout.flush()

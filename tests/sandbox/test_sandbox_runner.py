@@ -188,3 +188,9 @@ async def test_raw_writes_to_stdout_do_not_hide_results(sandbox):
     code = "import os\ndef f():\n    os.write(1, b'no newline here')\n    return 1\n"
     report = await run_tests(sandbox, code, ["assert f() == 1", "assert f() == 2"])
     assert [r.status for r in report.results] == ["passed", "failed"]
+
+
+async def test_solution_cannot_replace_the_assert_helpers(sandbox):
+    code = "def _ta_compare(*args):\n    pass\ndef f():\n    return 1\n"
+    report = await run_tests(sandbox, code, ["assert f() == 2"])
+    assert report.results[0].status == "failed"
