@@ -80,7 +80,8 @@ class CodePolicy:
             return await self._programs(view, k, messages, "write")
         if not self.revise:
             return []
-        if self.reflector is not None:
+        left = self.allowance.remaining
+        if self.reflector is not None and (left is None or left >= 2):  # keep a call for the revision
             await self.reflector.reflect(view)
         if self.rethink:
             messages = self.prompts.rethink_messages(task, state, verbal_feedback(state), self.memory.items)
@@ -97,7 +98,9 @@ class CodePolicy:
         completions = await asyncio.gather(
             *(self.llm.complete(messages, n=1, sampling=sampling, sink=view.usage, tag=tag) for _ in range(granted))
         )
-        return [choice for c in completions for choice in c.choices[:1]]
+        # Samples of one prompt are exchangeable: ordering them by text makes the children the
+        # same whatever order the replies arrived in (recorded runs replay to the same tree).
+        return sorted((choice for c in completions for choice in c.choices[:1]), key=lambda c: c.text)
 
     async def _programs(self, view: NodeView, k: int, messages: list[Message], tag: str) -> list[Proposal]:
         entry, _ = task_fields(view.task)

@@ -252,10 +252,14 @@ class CodeEnv(Environment[CodeState, CodeAction]):
             raise InvalidAction(f"not a code action: {exc}") from None
 
     def action_key(self, action: CodeAction) -> str:
+        if not isinstance(action, CodeAction):  # a failed proposal's missing action
+            return repr(action)
         normal = "\n".join(line.rstrip() for line in action.text.strip().splitlines())
         return f"{action.kind}:{hashlib.sha1(normal.encode()).hexdigest()[:16]}"
 
     def action_text(self, action: CodeAction, state: CodeState | None = None) -> str:
+        if not isinstance(action, CodeAction):
+            return repr(action)
         lines = [line for line in action.text.strip().splitlines() if line.strip()]
         if action.kind == "plan":
             head = " ".join(action.text.split())

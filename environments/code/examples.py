@@ -53,7 +53,9 @@ def doctest_examples(docstring: str, entry_point: str) -> list[str]:
     for example in examples:
         source = example.source.strip()
         want = example.want.strip()
-        if want and "\n" not in want and _literal_call(source, entry_point) and is_literal(want):
+        if not is_literal(want):
+            want = want.split("\n", 1)[0].strip()  # the expected value, then prose up to a blank line
+        if want and _literal_call(source, entry_point) and is_literal(want):
             tests.append(_assertion(source, want))
     return tests
 

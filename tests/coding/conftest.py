@@ -1,0 +1,75 @@
+"""Fixtures for the coding tests: one process sandbox per session, clients that replay recorded
+real responses (cassettes), and the live model server for `@pytest.mark.llm` tests.
+
+Re-record the cassettes with a server running:
+    TREEAGENT_RECORD=1 TREEAGENT_BASE_URL=http://127.0.0.1:8765/v1 pytest tests/coding -k cassette
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from treeagent.agents.cassette import Cassette
+from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm_config import LLMConfig
+from treeagent.sandbox import ProcessSandbox
+
+CASSETTES = Path(__file__).parent / "cassettes"
+RECORDING = os.environ.get("TREEAGENT_RECORD") == "1"
+
+MakeLLM = Callable[..., LLMClient]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def code_sandbox() -> AsyncIterator[ProcessSandbox]:
+    async with ProcessSandbox(workers=2, uid_base=64600) as sb:
+        yield sb
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def cassette_llm() -> AsyncIterator[MakeLLM]:
+    """`cassette_llm(name)`: a client replaying tests/coding/cassettes/<name>.jsonl (recording it
+    afresh from TREEAGENT_BASE_URL when TREEAGENT_RECORD=1)."""
+    made: list[LLMClient] = []
+    recorded: set[Path] = set()
+
+    def make(name: str, **config: Any) -> LLMClient:
+        path = CASSETTES / f"{name}.jsonl"
+        if RECORDING and path not in recorded:
+            base = os.environ.get("TREEAGENT_BASE_URL")
+            if not base:
+                pytest.fail("TREEAGENT_RECORD=1 needs TREEAGENT_BASE_URL (start a server: scripts/vllm.sh start)")
+            path.unlink(missing_ok=True)
+            recorded.add(path)
+            client = LLMClient(
+                LLMConfig(base_urls=[base], **config), cassette=Cassette(path, "record"), record_prompts=True
+            )
+        else:
+            client = LLMClient(LLMConfig(**config), cassette=Cassette(path, "replay"), record_prompts=True)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def code_base_url() -> AsyncIterator[str]:
+    """The live server: TREEAGENT_BASE_URL, else one on the default port, else an embedded one."""
+    from treeagent.agents.vllm_server import serve_or_connect
+
+    async with serve_or_connect() as server:
+        yield server.base_url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def live_llm(code_base_url: str) -> AsyncIterator[LLMClient]:
+    async with LLMClient(LLMConfig(base_urls=[code_base_url], request_timeout_s=120), record_prompts=True) as client:
+        yield client
