@@ -42,9 +42,9 @@ async def test_infinite_loop_times_out(sandbox, backend):
 
 
 async def test_cpu_limit_below_wall_limit(sandbox, backend):
-    result = await sandbox.run(RunRequest(code="while True:\n    pass\n", time_limit_s=5.0, cpu_limit_s=1.0))
+    result = await sandbox.run(RunRequest(code="while True:\n    pass\n", time_limit_s=30.0, cpu_limit_s=1.0))
     assert result.verdict is Verdict.timeout
-    assert result.wall_ms < 4500
+    assert result.wall_ms < 25_000
     assert "CPU" in (result.message or "")
 
 

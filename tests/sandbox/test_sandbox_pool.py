@@ -36,7 +36,7 @@ async def test_requests_are_served_in_arrival_order():
 
 
 async def test_workers_run_in_parallel_each_with_its_own_uid(process_sandbox):
-    snippet = "import os, time\nt = time.time()\ntime.sleep(0.5)\nprint(os.getuid(), t, time.time())"
+    snippet = "import os, time\nt = time.time()\ntime.sleep(1.0)\nprint(os.getuid(), t, time.time())"
     a, b = await asyncio.gather(*(process_sandbox.run(RunRequest(code=snippet)) for _ in range(2)))
     (uid_a, start_a, end_a), (uid_b, start_b, end_b) = (r.stdout.split() for r in (a, b))
     assert uid_a != uid_b
