@@ -128,7 +128,8 @@ class WorkerPool:
         reply_timeout = request.time_limit_s + _REPLY_GRACE_S
         try:
             await conn.send(request.wire())
-            reply = await asyncio.wait_for(conn.recv(), reply_timeout)
+            async with asyncio.timeout(reply_timeout):  # no extra task per request, unlike wait_for
+                reply = await conn.recv()
         except asyncio.CancelledError:
             # The worker is mid-run: let it finish in the background so its reply is not read
             # by the next request.
