@@ -5,12 +5,14 @@ Started by the toolkit as `python -I -S _worker.py` (process backend) or inside 
 a hello frame out (naming any isolation that is missing), then one result frame per request.
 
 The worker sets up once what is costly and can be shared by consecutive runs: a network
-namespace, a mount namespace pivoted into a minimal read-only root, a cgroup. Each run is then
-one fork: the child is pid 1 of a fresh pid namespace (when it exits the kernel kills every
-process of the run, so `setsid()` and double forks cannot escape), gets fresh mount, ipc and uts
-namespaces with tmpfs /work, /tmp and /dev/shm, rlimits, an unprivileged uid, and either
+namespace, a mount namespace pivoted into a minimal read-only root, a cgroup, the modules a run
+usually needs. Between runs it starts the next run's pid namespace (its init only sleeps). Each
+run is then one fork into that namespace (killing its init at the end kills every process the
+run left, so `setsid()` and double forks cannot escape); the child takes fresh mount, ipc and
+uts namespaces with tmpfs /work, /tmp and /dev/shm, rlimits, an unprivileged uid, and either
 executes the request's command or runs the Python snippet in this already-warm interpreter.
-The worker itself never runs request code.
+The reply goes out as soon as the run's process exits; cleanup follows it. The worker itself
+never runs request code.
 """
 
 from __future__ import annotations
