@@ -180,6 +180,19 @@ def build_root(new_root: str, ro_paths: list[str]) -> None:
     mount("none", "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
+def loopback_up() -> None:
+    """Bring up `lo` in a new network namespace: a run may talk to itself over 127.0.0.1 (a test
+    server, say), and nothing else is there. Runs never get CAP_NET_ADMIN, so none can change it."""
+    import fcntl
+    import socket
+    import struct
+
+    ifreq = struct.Struct("16sH14s")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        flags = ifreq.unpack(fcntl.ioctl(sock, 0x8913, ifreq.pack(b"lo", 0, b"")))[1]  # SIOCGIFFLAGS
+        fcntl.ioctl(sock, 0x8914, ifreq.pack(b"lo", flags | 0x1, b""))  # SIOCSIFFLAGS, IFF_UP
+
+
 def setup_worker_namespaces(ro_paths: list[str], network: bool = False) -> list[str]:
     """Give the whole worker its own network and mount namespace and a minimal root.
 
@@ -194,6 +207,7 @@ def setup_worker_namespaces(ro_paths: list[str], network: bool = False) -> list[
     if not network:
         try:
             unshare(CLONE_NEWNET)
+            loopback_up()
         except OSError:
             missing.append("network namespace")
     try:

@@ -447,3 +447,22 @@ async def test_huge_source_that_explodes_when_compiled(sandbox, backend):
     if result.verdict is Verdict.error:
         assert "MemoryError" in result.stderr or "too many nested" in result.stderr or "RecursionError" in result.stderr
     await assert_clean(sandbox, backend)
+
+
+async def test_a_run_can_use_its_own_loopback(sandbox, backend):
+    """No network, but 127.0.0.1 inside the run works (a test server and its client)."""
+    loop = code(
+        """
+        import socket, threading
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        threading.Thread(target=lambda: server.accept()[0].sendall(b"pong"), daemon=True).start()
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        print(client.recv(4).decode())
+        """
+    )
+    result = await sandbox.run(RunRequest(code=loop))
+    assert result.verdict is Verdict.ok, result
+    assert result.stdout == "pong\n"
