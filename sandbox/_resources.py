@@ -53,6 +53,7 @@ class Cgroup:
 
     def _write(self, key: str, value: int) -> None:
         if self._limits.get(key) != value:
+            self._limits.pop(key, None)  # unknown until the write succeeds
             os.pwrite(self.fds[key], str(value).encode(), 0)
             self._limits[key] = value
 

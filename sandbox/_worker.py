@@ -176,7 +176,14 @@ class Worker:
     def run(self, req: dict[str, Any]) -> dict[str, Any]:
         self.runs += 1
         if self.cgroup is not None:
-            self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 2)
+            try:
+                self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 2)
+            except OSError:  # the worker's own share (it holds the request) is over the new limit
+                return {
+                    "verdict": "memory",
+                    "message": f"memory_limit_mb={req['memory_limit_mb']} is below what holding this request "
+                    "takes; raise it",
+                }
             self.cgroup.reset_peak()
         oom_before = self._oom_kills()
         workdir = "/work" if self.private_fs else os.path.join(self.work_root, f"u{self.uid}")

@@ -466,3 +466,9 @@ async def test_a_run_can_use_its_own_loopback(sandbox, backend):
     result = await sandbox.run(RunRequest(code=loop))
     assert result.verdict is Verdict.ok, result
     assert result.stdout == "pong\n"
+
+
+async def test_tiny_memory_limit_with_a_big_request(sandbox, backend):
+    result = await sandbox.run(RunRequest(code="print(1)", stdin="x" * (24 << 20), memory_limit_mb=16))
+    assert result.verdict in (Verdict.memory, Verdict.ok), result
+    await assert_clean(sandbox, backend)
