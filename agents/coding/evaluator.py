@@ -8,6 +8,7 @@ from typing import Literal
 
 from treeagent.agents.base import NodeView
 from treeagent.agents.coding.allowance import CallAllowance
+from treeagent.agents.coding.fitting import complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
 from treeagent.agents.llm_client import LLMClient, Sampling
 from treeagent.agents.llm_evaluator import SCORE_MAX, Score
@@ -82,10 +83,18 @@ class CodeJudgeEvaluator:
         granted = self.allowance.take(self.votes)
         if not granted:
             return None
-        messages = self.prompts.judge_messages(view.task, state)
+        task = view.task
         completions = await asyncio.gather(
             *(
-                self.llm.complete(messages, n=1, sampling=self.sampling, schema=Score, sink=view.usage, tag="evaluate")
+                complete_fitting(
+                    self.llm,
+                    lambda p: p.judge_messages(task, state),
+                    self.prompts,
+                    sampling=self.sampling,
+                    schema=Score,
+                    sink=view.usage,
+                    tag="evaluate",
+                )
                 for _ in range(granted)
             )
         )

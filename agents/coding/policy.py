@@ -19,7 +19,8 @@ from typing import Any
 from treeagent.agents.base import NodeView, Proposal
 from treeagent.agents.coding.allowance import CallAllowance
 from treeagent.agents.coding.feedback import verbal_feedback
-from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts, Message
+from treeagent.agents.coding.fitting import Build, complete_fitting
+from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
 from treeagent.agents.coding.reflection import CodeReflector, LessonMemory
 from treeagent.agents.llm_client import Choice, LLMClient, Sampling
 from treeagent.environments.code import CodeAction, CodeState, extract_code, task_fields
@@ -76,36 +77,39 @@ class CodePolicy:
         if state.program is None:
             if state.plan is not None and self.programs_per_plan is not None:
                 k = min(k, self.programs_per_plan)
-            messages = self.prompts.write_messages(task, state, self.memory.items)
-            return await self._programs(view, k, messages, "write")
+            lessons = list(self.memory.items)
+            return await self._programs(view, k, lambda p: p.write_messages(task, state, lessons), "write")
         if not self.revise:
             return []
         left = self.allowance.remaining
         if self.reflector is not None and (left is None or left >= 2):  # keep a call for the revision
             await self.reflector.reflect(view)
+        lessons = list(self.memory.items)
         if self.rethink:
-            messages = self.prompts.rethink_messages(task, state, verbal_feedback(state), self.memory.items)
-            return await self._programs(view, k, messages, "rethink")
-        messages = self.prompts.revise_messages(task, state, self.memory.items)
-        return await self._programs(view, k, messages, "revise")
+            feedback = verbal_feedback(state)
+            return await self._programs(
+                view, k, lambda p: p.rethink_messages(task, state, feedback, lessons), "rethink"
+            )
+        return await self._programs(view, k, lambda p: p.revise_messages(task, state, lessons), "revise")
 
-    async def _sample(
-        self, view: NodeView, messages: list[Message], k: int, sampling: Sampling, tag: str
-    ) -> list[Choice]:
+    async def _sample(self, view: NodeView, build: Build, k: int, sampling: Sampling, tag: str) -> list[Choice]:
         granted = self.allowance.take(k)
         if not granted:
             return []
         completions = await asyncio.gather(
-            *(self.llm.complete(messages, n=1, sampling=sampling, sink=view.usage, tag=tag) for _ in range(granted))
+            *(
+                complete_fitting(self.llm, build, self.prompts, sampling=sampling, sink=view.usage, tag=tag)
+                for _ in range(granted)
+            )
         )
         # Samples of one prompt are exchangeable: ordering them by text makes the children the
         # same whatever order the replies arrived in (recorded runs replay to the same tree).
         return sorted((choice for c in completions for choice in c.choices[:1]), key=lambda c: c.text)
 
-    async def _programs(self, view: NodeView, k: int, messages: list[Message], tag: str) -> list[Proposal]:
+    async def _programs(self, view: NodeView, k: int, build: Build, tag: str) -> list[Proposal]:
         entry, _ = task_fields(view.task)
         proposals = []
-        for choice in await self._sample(view, messages, k, self.sampling, tag):
+        for choice in await self._sample(view, build, k, self.sampling, tag):
             proposals.append(self._program(choice, entry, with_plan=tag == "rethink"))
         return proposals
 
@@ -125,9 +129,9 @@ class CodePolicy:
 
     async def _plans(self, view: NodeView, k: int) -> list[Proposal]:
         tried = [a.text for a in view.tried if isinstance(a, CodeAction) and a.kind == "plan"]
-        messages = self.prompts.plan_messages(view.task, tried)
         proposals = []
-        for choice in await self._sample(view, messages, k, self.plan_sampling, "plan"):
+        build: Build = lambda p: p.plan_messages(view.task, tried)  # noqa: E731
+        for choice in await self._sample(view, build, k, self.plan_sampling, "plan"):
             plan = " ".join(choice.text.replace("```", " ").split())
             if not plan:
                 proposals.append(Proposal(error="empty plan", text=choice.text))

@@ -54,16 +54,27 @@ class CodePrompts:
     program_chars: int = 2400
     feedback_chars: int = 900
     max_lessons: int = 3
+    max_public_shown: int = 8
 
     def with_(self, **changes: Any) -> CodePrompts:
         return replace(self, **changes)
+
+    def shorter(self) -> CodePrompts:
+        """The same prompts with less room for programs, feedback, lessons and tests: the retry
+        when a prompt does not fit the model's context."""
+        return self.with_(
+            program_chars=min(self.program_chars, 900),
+            feedback_chars=min(self.feedback_chars, 350),
+            max_lessons=min(self.max_lessons, 1),
+            max_public_shown=min(self.max_public_shown, 3),
+        )
 
     # -- pieces ------------------------------------------------------------------------------------
     def problem(self, task: Task) -> str:
         _, tests = task_fields(task)
         text = f"Task:\n```python\n{task.prompt.strip()}\n```"
         if tests:
-            text += "\n\nPublic tests:\n" + "\n".join(tests[:8])
+            text += "\n\nPublic tests:\n" + "\n".join(tests[: self.max_public_shown])
         return text
 
     def branch(self, task: Task, state: CodeState, feedback: str | None = None) -> list[str]:

@@ -8,6 +8,7 @@ import asyncio
 from treeagent.agents.base import NodeView
 from treeagent.agents.coding.allowance import CallAllowance
 from treeagent.agents.coding.feedback import verbal_feedback
+from treeagent.agents.coding.fitting import complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
 from treeagent.agents.llm_client import LLMClient, Sampling
 from treeagent.agents.parsing import first_sentences
@@ -71,7 +72,14 @@ class CodeReflector:
     async def _ask(self, view: NodeView, state: CodeState) -> str:
         if not self.allowance.take(1):
             return ""
-        messages = self.prompts.reflect_messages(view.task, state, verbal_feedback(state))
-        completion = await self.llm.complete(messages, n=1, sampling=self.sampling, sink=view.usage, tag="reflect")
+        task, feedback = view.task, verbal_feedback(state)
+        completion = await complete_fitting(
+            self.llm,
+            lambda p: p.reflect_messages(task, state, feedback),
+            self.prompts,
+            sampling=self.sampling,
+            sink=view.usage,
+            tag="reflect",
+        )
         text = completion.choices[0].text if completion.choices else ""
         return first_sentences(text, self.max_chars)
