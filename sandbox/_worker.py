@@ -445,7 +445,11 @@ def _close_fds_from(low: int) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # SIGPIPE ignored: writing a run's stdin after it exited must be an EPIPE error, not the
+    # worker's death. SIGINT ignored: the worker has no use for KeyboardInterrupt, and a run's
+    # init shares its memory, so no signal handler of the worker may run in it.
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     config = read_frame()
     if config is None:
         return

@@ -32,6 +32,24 @@ class _ProcessConn(WorkerConn):
         self.reader = proc.stdout
         self._stdin = proc.stdin
         self._stderr_task = asyncio.create_task(self._log_stderr())
+        # A dead worker's pipes may stay open (a run's init holds copies of them), and asyncio's
+        # Process.wait() waits for the pipes too: watch the process itself through a pidfd.
+        self._killed = False
+        self._pidfd = os.pidfd_open(proc.pid)
+        asyncio.get_running_loop().add_reader(self._pidfd, self._exited)
+
+    def _exited(self) -> None:
+        self._unwatch()
+        if not self.reader.at_eof():
+            if not self._killed:
+                log.warning("sandbox worker %d exited", self.proc.pid)
+            self.reader.feed_eof()
+
+    def _unwatch(self) -> None:
+        if self._pidfd >= 0:
+            asyncio.get_running_loop().remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
 
     async def _log_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -48,12 +66,14 @@ class _ProcessConn(WorkerConn):
         await self._stdin.drain()
 
     async def kill(self) -> None:
+        self._killed = True
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             await self.proc.wait()
         self._stderr_task.cancel()
+        self._unwatch()
 
 
 class ProcessSandbox:

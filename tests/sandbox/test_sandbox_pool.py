@@ -133,3 +133,47 @@ async def test_close_with_requests_in_flight_and_queued():
         with pytest.raises(SandboxError, match="was closed"):
             await asyncio.wait_for(task, 5)
     assert sb._pool.connections() == []  # nothing was restarted behind our back
+
+
+async def test_a_worker_that_dies_mid_run_is_noticed_at_once():
+    async with ProcessSandbox(workers=1, uid_base=64860) as sb:
+        [pid] = sb.worker_pids()
+        task = asyncio.create_task(sb.run(RunRequest(code="import time\ntime.sleep(30)", time_limit_s=60)))
+        await asyncio.sleep(0.3)
+        os.kill(pid, signal.SIGKILL)  # the worker only: the run's init still holds its pipes
+        result = await asyncio.wait_for(task, 10)
+        assert result.verdict is Verdict.killed
+        assert "restarted" in (result.message or "")
+        again = await sb.run(RunRequest(code="print('back')"))
+        assert again.stdout == "back\n" and sb.worker_pids() != [pid]
+
+
+async def test_runs_cannot_signal_their_way_into_the_worker():
+    async with ProcessSandbox(workers=1, uid_base=64870) as sb:
+        before = sb.worker_pids()
+        attack = (
+            "import os, signal\n"
+            "for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGPIPE):\n"
+            "    for pid in (1, os.getppid()):\n"
+            "        try:\n"
+            "            os.kill(pid, sig)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "print('done')\n"
+        )
+        for _ in range(3):
+            result = await sb.run(RunRequest(code=attack))
+            # getppid() is 0 in the run's pid namespace: kill(0, SIGINT) interrupts the run itself
+            assert result.verdict is Verdict.ok or "KeyboardInterrupt" in result.stderr, result
+        after = await sb.run(RunRequest(code="print('fine')"))
+        assert after.stdout == "fine\n"
+        assert sb.worker_pids() == before  # never restarted
+
+
+async def test_stdin_left_unread_never_hurts_the_worker():
+    async with ProcessSandbox(workers=1, uid_base=64880) as sb:
+        before = sb.worker_pids()
+        for _ in range(30):
+            result = await sb.run(RunRequest(code="pass", stdin="z" * (1 << 20)))
+            assert result.ok, result
+        assert sb.worker_pids() == before
