@@ -38,6 +38,9 @@ class CodePolicy:
     programs_per_plan: candidates written under a plan node (PlanSearch writes one per plan).
     revise: False stops a branch at its program (best-of-N, PlanSearch): a program node gets no
         children.
+    greedy_first: the first program written from the task alone is sampled at temperature 0
+        (the greedy answer), the others at `sampling`'s temperature: a search then starts from the
+        baseline's own candidate instead of only from noisier samples.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class CodePolicy:
         plan_first: bool = False,
         programs_per_plan: int | None = None,
         revise: bool = True,
+        greedy_first: bool = True,
         rethink: bool = False,
         reflector: CodeReflector | None = None,
         memory: LessonMemory | None = None,
@@ -63,6 +67,7 @@ class CodePolicy:
         self.plan_first = plan_first
         self.programs_per_plan = programs_per_plan
         self.revise = revise
+        self.greedy_first = greedy_first
         self.rethink = rethink
         self.reflector = reflector
         self.memory = memory if memory is not None else (reflector.memory if reflector else LessonMemory())
@@ -78,7 +83,9 @@ class CodePolicy:
             if state.plan is not None and self.programs_per_plan is not None:
                 k = min(k, self.programs_per_plan)
             lessons = list(self.memory.items)
-            return await self._programs(view, k, lambda p: p.write_messages(task, state, lessons), "write")
+            greedy = self.greedy_first and state.plan is None and view.depth == 0 and not view.tried
+            build: Build = lambda p: p.write_messages(task, state, lessons)  # noqa: E731
+            return await self._programs(view, k, build, "write", greedy_first=greedy)
         if not self.revise:
             return []
         left = self.allowance.remaining
@@ -92,24 +99,29 @@ class CodePolicy:
             )
         return await self._programs(view, k, lambda p: p.revise_messages(task, state, lessons), "revise")
 
-    async def _sample(self, view: NodeView, build: Build, k: int, sampling: Sampling, tag: str) -> list[Choice]:
+    async def _sample(
+        self, view: NodeView, build: Build, k: int, sampling: Sampling, tag: str, greedy_first: bool = False
+    ) -> list[Choice]:
         granted = self.allowance.take(k)
         if not granted:
             return []
+        samplings = [GREEDY_SAMPLING if greedy_first and i == 0 else sampling for i in range(granted)]
         completions = await asyncio.gather(
             *(
-                complete_fitting(self.llm, build, self.prompts, sampling=sampling, sink=view.usage, tag=tag)
-                for _ in range(granted)
+                complete_fitting(self.llm, build, self.prompts, sampling=each, sink=view.usage, tag=tag)
+                for each in samplings
             )
         )
         # Samples of one prompt are exchangeable: ordering them by text makes the children the
         # same whatever order the replies arrived in (recorded runs replay to the same tree).
         return sorted((choice for c in completions for choice in c.choices[:1]), key=lambda c: c.text)
 
-    async def _programs(self, view: NodeView, k: int, build: Build, tag: str) -> list[Proposal]:
+    async def _programs(
+        self, view: NodeView, k: int, build: Build, tag: str, greedy_first: bool = False
+    ) -> list[Proposal]:
         entry, _ = task_fields(view.task)
         proposals = []
-        for choice in await self._sample(view, build, k, self.sampling, tag):
+        for choice in await self._sample(view, build, k, self.sampling, tag, greedy_first):
             proposals.append(self._program(choice, entry, with_plan=tag == "rethink"))
         return proposals
 
