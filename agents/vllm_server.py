@@ -116,7 +116,12 @@ def build_command(config: ServerConfig, python: Path, model_dir: Path) -> list[s
 
 
 def engine_environ(config: ServerConfig) -> dict[str, str]:
-    """The engine's environment: offline (never a hub), caches under ours, CPU KV cache size."""
+    """The engine's environment: offline (never a hub), caches under ours, CPU KV cache size.
+
+    VLLM_CPU_OMP_THREADS_BIND is left at vLLM's `auto` (model threads pinned to one core, one core
+    kept for the scheduler): `nobind` was 4-5x slower on 2 cores. A second engine on the same
+    machine is pinned to the same core, so it starts and runs slowly while the first one is busy.
+    """
     cache = engine_env.cache_dir()
     env = dict(os.environ)
     env.update(

@@ -82,26 +82,40 @@ def serve(
     )
     try:
         if background:
-            url = asyncio.run(vllm_server.start_background(config, log))
+            url = asyncio.run(_start_background(config, log))
             typer.echo(url)
             return
         asyncio.run(_serve_foreground(config, log))
     except vllm_server.ServerStartError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         typer.echo("stopped", err=True)
+        raise typer.Exit(130) from None
+
+
+def _cancel_on_signals() -> None:
+    """SIGTERM/SIGHUP cancel the running command like Ctrl-C, so its cleanup (stopping the engine
+    group, removing the pid file) runs instead of leaving a half-started engine behind."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    if main is not None:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, main.cancel)
+
+
+async def _start_background(config: ServerConfig, log: Callable[[str], None]) -> str:
+    from treeagent.agents.vllm_server import start_background
+
+    _cancel_on_signals()
+    return await start_background(config, log)
 
 
 async def _serve_foreground(config: ServerConfig, log: Callable[[str], None]) -> None:
     from treeagent.agents.vllm_server import ServerStartError, VLLMServer
 
     server = VLLMServer(config, log=log)
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-    if main is not None:
-        for sig in (signal.SIGTERM, signal.SIGHUP):  # stop cleanly, as on Ctrl-C
-            loop.add_signal_handler(sig, main.cancel)
+    _cancel_on_signals()
     try:
         await server.start()
         print(server.base_url, flush=True)
