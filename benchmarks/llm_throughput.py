@@ -68,10 +68,18 @@ async def metrics(base_url: str) -> dict[str, float]:
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(root + "/metrics")).text
     out: dict[str, float] = {}
-    for name in ("vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total"):
+    for name in ("vllm:prefix_cache_queries_total", "vllm:prefix_cache_hits_total", "vllm:num_requests_running"):
         values = re.findall(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? ([0-9.e+]+)$", text, re.MULTILINE)
         out[name] = sum(float(v) for v in values)
     return out
+
+
+async def foreign(base_url: str) -> float:
+    """Requests the engine runs while none of ours is in flight (someone else's load skews the
+    figures); the smaller of two samples a second apart, as the gauge may lag."""
+    first = (await metrics(base_url))["vllm:num_requests_running"]
+    await asyncio.sleep(1.0)
+    return min(first, (await metrics(base_url))["vllm:num_requests_running"])
 
 
 async def saturated(base_url: str, requests: list[dict[str, Any]], concurrency: int, copies: int) -> Phase:
@@ -157,7 +165,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         print(f"endpoint: {url} ({'started here' if server.owned else 'already running'})", file=sys.stderr)
         # warm-up: first structured-output grammar compiles, first prefill
         await search(url, "warm-up", 4.0, sequential=False)
+        others = [await foreign(url)]
         seq = await search(url, "sequential", seconds, sequential=True)
+        others.append(await foreign(url))
         with tempfile.TemporaryDirectory() as tmp:
             recorded = Path(tmp) / "ours.jsonl"
             before = await metrics(url)
@@ -166,7 +176,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             requests = [json.loads(line)["request"] for line in recorded.read_text().splitlines()]
         concurrency = args.concurrency or (32 if args.quick else 64)
         copies = max(1, -(-concurrency // max(1, len(requests))))  # enough to fill the slots
+        others.append(await foreign(url))
         sat = await saturated(url, requests, concurrency, copies)
+    if max(others) > 0:
+        print(
+            f"warning: the engine was serving up to {max(others):.0f} requests of someone else between "
+            "phases; these figures are not reliable (use a private server: --base-url)",
+            file=sys.stderr,
+        )
     queries = after["vllm:prefix_cache_queries_total"] - before["vllm:prefix_cache_queries_total"]
     hits = after["vllm:prefix_cache_hits_total"] - before["vllm:prefix_cache_hits_total"]
     print(f"{'phase':<12}{'tok/s':>10}{'compl tok':>11}{'prompt tok':>12}{'requests':>10}{'expansions':>12}{'s':>8}")
@@ -184,6 +201,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "prefix_cache_hit_rate": round(hits / queries, 3) if queries else None,
         "sequential_expansions_per_s": round(seq.expansions / seq.seconds, 3) if seq.seconds else None,
         "ours_expansions_per_s": round(ours.expansions / ours.seconds, 3) if ours.seconds else None,
+        "foreign_requests_seen": int(max(others)),
         "seconds_per_phase": seconds,
         "quick": args.quick,
     }
