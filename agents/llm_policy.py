@@ -19,6 +19,7 @@ from treeagent.agents.base import NodeView, Proposal
 from treeagent.agents.llm_client import Choice, LLMClient, Sampling
 from treeagent.agents.parsing import parse_free_text, parse_structured
 from treeagent.agents.prompts import GIVE_UP, PromptTemplate, template_for
+from treeagent.environments.base import InvalidAction
 
 
 class LLMPolicy:
@@ -83,7 +84,7 @@ class LLMPolicy:
         legal = view.env.legal_actions(view.state)
         if not legal or len(legal) > self.max_constrained:
             return None
-        return legal_action_schema([str(view.env.action_text(a)) for a in legal])
+        return legal_action_schema([str(view.env.action_text(a, view.state)) for a in legal])
 
     # -- one reply -> one proposal ---------------------------------------------------------------
     def _proposal(self, view: NodeView, choice: Choice, schema: type[BaseModel] | None) -> Proposal:
@@ -125,21 +126,23 @@ class LLMPolicy:
 
     @staticmethod
     def _to_env_action(view: NodeView, raw: Any) -> Any:
-        """The environment's action for `raw`: its decoder first, then a match among legal actions."""
-        env = view.env
-        legal = env.legal_actions(view.state)
-        action = env.decode_action(raw)
+        """The environment's action for `raw`: a legal action named by that text in this state, else
+        what the environment parses it as (`parse_action` for text, `decode_action` otherwise)."""
+        env, state = view.env, view.state
+        legal = env.legal_actions(state)
+        if legal is not None:
+            wanted = str(raw).strip().lower()
+            for candidate in legal:
+                if str(env.action_text(candidate, state)).strip().lower() == wanted:
+                    return candidate
+        action = env.parse_action(state, raw) if isinstance(raw, str) else env.decode_action(raw)
         if legal is None:
             return action
         key = env.action_key(action)
         for candidate in legal:
             if env.action_key(candidate) == key:
                 return candidate
-        wanted = str(raw).strip().lower()
-        for candidate in legal:
-            if str(env.action_text(candidate)).strip().lower() == wanted:
-                return candidate
-        raise ValueError(f"{raw!r} is not one of the {len(legal)} legal actions")
+        raise InvalidAction(f"{raw!r} is not one of the {len(legal)} legal actions")
 
     # -- de-duplication and priors ---------------------------------------------------------------
     @staticmethod

@@ -77,7 +77,7 @@ class PromptTemplate:
         parts.append(f"Current state:\n{_cut(env.render(view.state), self.observation_chars * 2)}")
         legal = env.legal_actions(view.state)
         if legal is not None and 0 < len(legal) <= self.max_legal_listed:
-            listed = ", ".join(_action_text(env, a) for a in legal)
+            listed = ", ".join(_action_text(env, a, view.state) for a in legal)
             parts.append(f"{self.legal_header} {listed}")
         if view.lessons:
             parts.append("\n".join([self.lessons_header, *(f"- {lesson}" for lesson in view.lessons)]))
@@ -89,7 +89,7 @@ class PromptTemplate:
     ) -> list[Message]:
         tail: list[str] = []
         if show_tried and view.tried:
-            tried = "\n".join(f"- {_action_text(view.env, a)}" for a in view.tried)
+            tried = "\n".join(f"- {_action_text(view.env, a, view.state)}" for a in view.tried)
             tail.append(f"{self.tried_header}\n{tried}")
         if allow_give_up:
             tail.append(self.give_up)
@@ -127,9 +127,10 @@ def template_for(view: NodeView, override: PromptTemplate | None = None) -> Prom
     return own if isinstance(own, PromptTemplate) else DEFAULT_TEMPLATE
 
 
-def _action_text(env: Any, action: Any) -> str:
+def _action_text(env: Any, action: Any, state: Any = None) -> str:
+    """The action's name in `state` (games name moves by the position: "x3", "Nf3")."""
     try:
-        return str(env.action_text(action))
+        return str(env.action_text(action, state))
     except Exception:  # an environment that cannot render a foreign action: show it raw
         return str(action)
 
