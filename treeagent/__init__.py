@@ -25,6 +25,18 @@ from treeagent.search import (
     best_child,
 )
 
+_CODING = ("solve_code", "asolve_code", "CodeSolution")
+
+
+def __getattr__(name: str) -> object:
+    """`treeagent.solve_code` and friends, imported on first use (the coding stack takes ~0.6 s)."""
+    if name in _CODING:
+        import treeagent.coding as coding
+
+        return getattr(coding, name)
+    raise AttributeError(f"module 'treeagent' has no attribute {name!r}")
+
+
 __all__ = [
     "CONTROLLERS",
     "DFSDT",
@@ -33,6 +45,7 @@ __all__ = [
     "BestFirst",
     "Budget",
     "Capabilities",
+    "CodeSolution",
     "Controller",
     "EnvReward",
     "Environment",
@@ -57,5 +70,7 @@ __all__ = [
     "UniformPolicy",
     "Usage",
     "Weighted",
+    "asolve_code",
     "best_child",
+    "solve_code",
 ]
