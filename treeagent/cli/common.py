@@ -8,6 +8,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -74,3 +75,16 @@ def parse_budget(spec: list[str] | None) -> dict[str, Any]:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         raise UserError(f"bad budget: {problems}") from None
     return fields
+
+
+def search_progress(label: str) -> Progress:
+    """The live line of `run` and `solve`: spinner, label, bar, a free-text info field, elapsed time."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )

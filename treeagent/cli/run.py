@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, parse_budget, user_errors
+from treeagent.cli.common import UserError, console, parse_budget, search_progress, user_errors
 from treeagent.registry import BUILTINS, EnvSpecError, make
 from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
 
@@ -159,15 +158,7 @@ async def _agents(policy_name: str, evaluator_name: str, base_url: str | None) -
 
 async def _with_progress(controller: Controller, env: Any, task: Any) -> SearchResult:
     limit = controller.budget.max_expansions
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn(f"[bold]{controller.name}[/] on {task.id}"),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = search_progress(f"[bold]{controller.name}[/] on {task.id}")
     with progress:
         bar = progress.add_task("search", total=limit, info="")
         job = asyncio.create_task(controller.run(env, task))

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.syntax import Syntax
 from rich.table import Table
 
-from treeagent.cli.common import console, user_errors
+from treeagent.cli.common import console, search_progress, user_errors
 from treeagent.coding.solvers import SOLVERS, SolverError
 from treeagent.environments.code import ProblemError
 from treeagent.search import Controller
@@ -65,15 +64,7 @@ async def _solve(problem: Any, solver: str, budget_calls: int, *args: Any) -> An
 
     width, concurrency, seed, early_stop, trace, base_url = args
     holder: dict[str, Controller] = {}
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn(f"[bold]{solver}[/] on {problem.id}"),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = search_progress(f"[bold]{solver}[/] on {problem.id}")
     with progress:
         bar = progress.add_task("solve", total=budget_calls, info="starting")
         job = asyncio.create_task(

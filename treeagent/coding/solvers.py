@@ -90,11 +90,17 @@ def _reflexion(llm: LLMClient, budget_calls: int, width: int | None, concurrency
     return SolverSetup(controller, allowance, policy, evaluator)
 
 
-def _mcts(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+def _lats(
+    llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, *, rethink: bool, **common: Any
+) -> SolverSetup:
+    """MCTS over programs scoring every child (LATS); with `rethink`, verbal test feedback revises the
+    plan instead of a reflection memory, and the model judges only when there are no tests."""
     allowance = CallAllowance(budget_calls)
-    reflector = CodeReflector(llm, allowance=allowance)
-    policy = CodePolicy(llm, allowance=allowance, reflector=reflector)
-    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="always")
+    if rethink:
+        policy = CodePolicy(llm, allowance=allowance, rethink=True)
+    else:
+        policy = CodePolicy(llm, allowance=allowance, reflector=CodeReflector(llm, allowance=allowance))
+    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="no_tests" if rethink else "always")
     controller = MCTS(
         policy,
         evaluator,
@@ -106,23 +112,14 @@ def _mcts(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int
         **_common(budget_calls, **common),
     )
     return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _mcts(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    return _lats(llm, budget_calls, width, concurrency, rethink=False, **common)
 
 
 def _rethink(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(budget_calls)
-    policy = CodePolicy(llm, allowance=allowance, rethink=True)
-    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="no_tests")
-    controller = MCTS(
-        policy,
-        evaluator,
-        evaluate="children",
-        children_per_expansion=width or 2,
-        exploration=1.0,
-        max_depth=budget_calls + 1,
-        concurrency=max(1, concurrency // 2),
-        **_common(budget_calls, **common),
-    )
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return _lats(llm, budget_calls, width, concurrency, rethink=True, **common)
 
 
 def _codetree(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
