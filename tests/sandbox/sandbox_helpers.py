@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 PROCESS_UID_BASE = 64400
@@ -26,6 +27,25 @@ def processes_of(uids: range) -> list[tuple[int, int]]:
         if state not in (b"Z", b"X"):
             found.append((int(name), uid))
     return found
+
+
+async def lingering(uids: range) -> list[tuple[int, int]]:
+    """Processes of `uids` that outlive a run: none once any snapshot is empty, else those still
+    there after 30 s and again a second later.
+
+    Leftovers are killed right after the reply, but a process the kernel is OOM-killing in a
+    container can take over 10 s to vanish (seen in CI). Stopping at the first empty snapshot,
+    with no second look, keeps a process caught mid-exit or mid-start from counting; a real
+    leak outlives both checks.
+    """
+    left = processes_of(uids)
+    for _ in range(600):
+        if not left:
+            return []
+        await asyncio.sleep(0.05)
+        left = processes_of(uids)
+    await asyncio.sleep(1.0)
+    return [p for p in processes_of(uids) if p in left]
 
 
 def run_uids(backend: str) -> range:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.sandbox_helpers import describe, processes_of, run_uids
+from tests.sandbox.sandbox_helpers import describe, lingering, run_uids
 from treeagent.sandbox import RunRequest, Verdict
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -22,13 +22,7 @@ def code(src: str) -> str:
 
 async def assert_clean(sandbox, backend: str) -> None:
     """No process of the runs' uids is left, and a trivial run still works."""
-    # Leftovers are killed right after the reply, but a process the kernel is OOM-killing in a
-    # container can take over 10 s to vanish (seen once in CI): a real leak outlives 30 s.
-    for _ in range(600):
-        if not processes_of(run_uids(backend)):
-            break
-        await asyncio.sleep(0.05)
-    left = processes_of(run_uids(backend))
+    left = await lingering(run_uids(backend))
     assert left == [], describe(left)
     result = await sandbox.run(RunRequest(code="print('still fine')"))
     assert result.verdict is Verdict.ok, result
@@ -378,11 +372,7 @@ async def test_next_run_in_the_same_worker_is_clean(backend):
         second = await sb.run(RunRequest(code=check))
         assert second.verdict is Verdict.ok, second
         assert second.stdout == "['main.py']\nFalse False None\n0\n"
-        for _ in range(50):  # leftovers are killed right after the reply
-            if not processes_of(range(uid_base, uid_base + 1)):
-                break
-            await asyncio.sleep(0.05)
-        assert processes_of(range(uid_base, uid_base + 1)) == []
+        assert await lingering(range(uid_base, uid_base + 1)) == []
 
 
 async def test_files_and_command(sandbox, backend):
