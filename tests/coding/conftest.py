@@ -7,21 +7,17 @@ Re-record the cassettes with a server running:
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
 import pytest_asyncio
 
-from treeagent.agents.cassette import Cassette
+from tests.cassette_clients import CassetteClients
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
 from treeagent.sandbox import ProcessSandbox
 
 CASSETTES = Path(__file__).parent / "cassettes"
-RECORDING = os.environ.get("TREEAGENT_RECORD") == "1"
 
 MakeLLM = Callable[..., LLMClient]
 
@@ -36,28 +32,9 @@ async def code_sandbox() -> AsyncIterator[ProcessSandbox]:
 async def cassette_llm() -> AsyncIterator[MakeLLM]:
     """`cassette_llm(name)`: a client replaying tests/coding/cassettes/<name>.jsonl (recording it
     afresh from TREEAGENT_BASE_URL when TREEAGENT_RECORD=1)."""
-    made: list[LLMClient] = []
-    recorded: set[Path] = set()
-
-    def make(name: str, **config: Any) -> LLMClient:
-        path = CASSETTES / f"{name}.jsonl"
-        if RECORDING and path not in recorded:
-            base = os.environ.get("TREEAGENT_BASE_URL")
-            if not base:
-                pytest.fail("TREEAGENT_RECORD=1 needs TREEAGENT_BASE_URL (start a server: scripts/vllm.sh start)")
-            path.unlink(missing_ok=True)
-            recorded.add(path)
-            client = LLMClient(
-                LLMConfig(base_urls=[base], **config), cassette=Cassette(path, "record"), record_prompts=True
-            )
-        else:
-            client = LLMClient(LLMConfig(**config), cassette=Cassette(path, "replay"), record_prompts=True)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        await client.close()
+    clients = CassetteClients(CASSETTES, record_prompts=True)
+    yield clients.make
+    await clients.close()
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -8,7 +8,6 @@ TREEAGENT_RECORD=1 (and a server) to re-record.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,14 +15,13 @@ from typing import Any
 
 import pytest
 
+from tests.cassette_clients import CassetteClients
 from treeagent.agents.base import Usage
-from treeagent.agents.cassette import Cassette
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
 from treeagent.agents.vllm_server import serve_or_connect
 
 CASSETTES = Path(__file__).parent / "cassettes"
-RECORDING = os.environ.get("TREEAGENT_RECORD") == "1"
 
 
 def free_port() -> int:
@@ -53,26 +51,9 @@ def sink() -> RecordingSink:
 @pytest.fixture
 async def cassette_llm() -> AsyncIterator[Callable[..., LLMClient]]:
     """`cassette_llm(name, **config)`: a client replaying tests/llm/cassettes/<name>.jsonl."""
-    made: list[LLMClient] = []
-    recorded: set[Path] = set()
-
-    def make(name: str, **config: Any) -> LLMClient:
-        path = CASSETTES / f"{name}.jsonl"
-        if RECORDING and path not in recorded:
-            base = os.environ.get("TREEAGENT_BASE_URL")
-            if not base:
-                pytest.fail("TREEAGENT_RECORD=1 needs TREEAGENT_BASE_URL (start a server: scripts/vllm.sh start)")
-            path.unlink(missing_ok=True)
-            recorded.add(path)
-            client = LLMClient(LLMConfig(base_urls=[base], **config), cassette=Cassette(path, "record"))
-        else:
-            client = LLMClient(LLMConfig(**config), cassette=Cassette(path, "replay"))
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        await client.close()
+    clients = CassetteClients(CASSETTES, record_prompts=False)
+    yield clients.make
+    await clients.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
+from tests.cassette_clients import RECORDING
 from treeagent.agents.base import NodeView, TrajectoryStep
 from treeagent.agents.cassette import Cassette
 from treeagent.agents.llm_client import LLMClient, Sampling
@@ -24,7 +25,7 @@ from treeagent.agents.reflector import LLMReflector
 from treeagent.environments.games.game24 import Game24Env, game24_task
 from treeagent.search import MCTS, Budget, read_records
 
-from .conftest import RECORDING, RecordingSink
+from .conftest import RecordingSink
 
 # one event loop for the session: clients and the server fixture outlive a single test
 pytestmark = pytest.mark.asyncio(loop_scope="session")
