@@ -1,0 +1,341 @@
+"""The web environment: tree search over real pages in headless Chromium.
+
+A state is the action path from the task's start page, with the fingerprint recorded after each
+action and the observation it led to. Live pages sit in a bounded pool keyed by state; stepping
+from a state that is not live restores it by replaying from its deepest live ancestor, checking
+fingerprints on the way (see pool.py). A fault stays in its branch: a bad action, a page that
+hangs past `step_timeout_s`, or a browser crash raises `StepError` (the node fails); after a
+crash the browser is restarted on the next step and states are restored by replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from treeagent.environments.base import Capabilities, Environment, InvalidAction, Step, StepError, Task
+from treeagent.environments.web.actions import WebAction, check_target, is_irreversible, parse_action
+from treeagent.environments.web.browser import Browser
+from treeagent.environments.web.driver import LivePage, apply, open_page, settle
+from treeagent.environments.web.observe import Element
+from treeagent.environments.web.pool import StatePool
+from treeagent.environments.web.sites import Check, MiniWobSite, Outcome, UrlSite
+from treeagent.environments.web.tasks import WebTaskError, miniwob_root
+
+_SEP = "\x1f"
+_CLICKABLE = frozenset(
+    {
+        "button",
+        "link",
+        "checkbox",
+        "radio",
+        "tab",
+        "menuitem",
+        "menuitemcheckbox",
+        "menuitemradio",
+        "option",
+        "treeitem",
+        "switch",
+        "listitem",
+        "gridcell",
+        "cell",
+        "heading",
+        "image",
+        "img",
+        "StaticText",
+        "textbox",
+        "searchbox",
+        "combobox",
+        "spinbutton",
+    }
+)
+_QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WebState:
+    """A node of the search: the path from the start page and what it showed."""
+
+    task_id: str
+    goal: str
+    path: tuple[WebAction, ...]
+    #: fingerprint of the page after 0, 1, ..., len(path) actions
+    prints: tuple[str, ...]
+    #: per action of `path`: did it (likely) commit something outside the page?
+    irreversible: tuple[bool, ...]
+    observation: str
+    elements: tuple[Element, ...]
+    url: str
+    done: bool = False
+    reward: float = 0.0
+    reason: str = ""
+    needs_judge: bool = False
+    answer: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def key(self, depth: int | None = None) -> str:
+        depth = len(self.path) if depth is None else depth
+        return _SEP.join([self.task_id, *(a.render() for a in self.path[:depth])])
+
+    def prefix_keys(self) -> list[str]:
+        keys = [self.task_id]
+        for action in self.path:
+            keys.append(keys[-1] + _SEP + action.render())
+        return keys
+
+
+class WebEnv(Environment[WebState, WebAction]):
+    """MiniWoB++ tasks and users' own pages, in one headless Chromium.
+
+    max_live: live pages kept (each costs a browser context, ~65 MiB).
+    listed_actions: `legal_actions` lists the plausible actions (clicks on the page's elements,
+        typing the goal's quoted strings, the options of lists), so a model can be constrained to
+        them; off, the action space is open and the model writes actions as text.
+    checks: success checks of user tasks, by task id (a function of the Playwright page).
+    replay_irreversible: allow replaying flagged actions of user tasks (MiniWoB pages always may).
+    """
+
+    name: ClassVar[str] = "web"
+    capabilities: ClassVar[Capabilities] = Capabilities(deterministic=True, cheap_clone=False, irreversible=True)
+
+    def __init__(
+        self,
+        *,
+        browser: Browser | None = None,
+        max_live: int = 8,
+        max_obs_chars: int = 4000,
+        settle_ms: int = 30,
+        action_timeout_s: float = 5.0,
+        step_timeout_s: float = 30.0,
+        listed_actions: bool = True,
+        checks: dict[str, Check] | None = None,
+        replay_irreversible: bool = False,
+    ) -> None:
+        self.browser = browser or Browser()
+        self._own_browser = browser is None
+        self.pool = StatePool(max_live)
+        self.max_obs_chars = max_obs_chars
+        self.settle_ms = settle_ms
+        self.action_timeout_s = action_timeout_s
+        self.step_timeout_s = step_timeout_s
+        self.listed_actions = listed_actions
+        self._url_site = UrlSite(checks, replay_irreversible)
+        self._miniwob: MiniWobSite | None = None
+        self._tasks: dict[str, Task] = {}
+        self._goals: dict[str, str] = {}
+        self.crashes = 0
+
+    # -- sites and tasks -------------------------------------------------------------------------
+    def _site(self, task: Task) -> MiniWobSite | UrlSite:
+        kind = task.data.get("site")
+        if kind == "miniwob":
+            if self._miniwob is None:
+                from treeagent.environments.web.server import serve_folder
+
+                self._miniwob = MiniWobSite(serve_folder(miniwob_root()).url())
+            return self._miniwob
+        if kind == "url":
+            return self._url_site
+        raise WebTaskError(
+            f"task {task.id!r} is not a web task (data.site is {kind!r}); build one with miniwob_task() or url_task()"
+        )
+
+    def add_check(self, task_id: str, check: Check) -> None:
+        """Register the success check of a user task."""
+        self._url_site.checks[task_id] = check
+
+    async def _fresh(self, task: Task) -> LivePage:
+        """A new context on the task's start page, observed."""
+        site = self._site(task)
+        live = await open_page(self.browser)
+        try:
+            goal = await site.open(live, task, self.action_timeout_s)
+            await settle(live, self.settle_ms, self.action_timeout_s)
+            await live.observe(self.max_obs_chars)
+        except BaseException:
+            await live.close()
+            raise
+        live.meta["goal"] = goal
+        return live
+
+    # -- the contract ----------------------------------------------------------------------------
+    async def reset(self, task: Task) -> Step[WebState]:
+        self._site(task)
+        try:
+            async with asyncio.timeout(self.step_timeout_s):
+                live = await self._fresh(task)
+        except TimeoutError:
+            raise StepError(f"the start page of {task.id} did not load in {self.step_timeout_s} s") from None
+        obs = live.observation
+        assert obs is not None
+        goal = str(live.meta["goal"])
+        self._tasks[task.id] = task
+        self._goals[task.id] = goal
+        state = WebState(task.id, goal, (), (obs.fingerprint,), (), obs.text, obs.elements, obs.url)
+        await self.pool.put(state.key(), live)
+        return Step(state, obs.text, info={"url": obs.url, "goal": goal})
+
+    async def step(self, state: WebState, action: WebAction) -> Step[WebState]:
+        if isinstance(action, str):
+            action = self.parse_action(state, action)
+        if state.done:
+            raise InvalidAction("the episode is over at this node: no further action can be taken")
+        task = self._tasks.get(state.task_id)
+        if task is None:
+            raise StepError(f"unknown task {state.task_id!r}: call reset(task) on this environment first")
+        element = check_target(action, state.elements)
+        irreversible = is_irreversible(action, element)
+        try:
+            async with asyncio.timeout(self.step_timeout_s):
+                return await self._step(task, state, action, irreversible)
+        except TimeoutError:
+            raise StepError(f"the page hung: no answer in {self.step_timeout_s} s (its context was closed)") from None
+        except StepError:
+            raise
+        except Exception as exc:
+            if self._crashed():
+                raise StepError(
+                    f"the browser crashed during the step ({type(exc).__name__}); it is restarted for the next step"
+                ) from None
+            raise StepError(f"{action.render()} failed on the page: {_short(exc)}") from None
+
+    def _crashed(self) -> bool:
+        dead = self.pool.drop_stale(self.browser.generation)
+        if not self.browser.alive or dead:
+            self.crashes += 1
+            return True
+        return False
+
+    async def _step(self, task: Task, state: WebState, action: WebAction, irreversible: bool) -> Step[WebState]:
+        site = self._site(task)
+        live = await self._restore(task, state)
+        kept = False
+        try:
+            if action.kind != "stop":
+                await apply(live, action, self.action_timeout_s)
+                await settle(live, self.settle_ms, self.action_timeout_s)
+            obs = await live.observe(self.max_obs_chars)
+            outcome: Outcome = await site.outcome(live, task, action)
+            child = WebState(
+                state.task_id,
+                state.goal,
+                (*state.path, action),
+                (*state.prints, obs.fingerprint),
+                (*state.irreversible, irreversible),
+                obs.text,
+                obs.elements,
+                obs.url,
+                done=outcome.done,
+                reward=outcome.reward,
+                reason=outcome.reason,
+                needs_judge=outcome.needs_judge,
+                answer=action.text if action.kind == "stop" else None,
+            )
+            if action.kind == "stop" or not outcome.done:
+                # stop leaves the page as it was: it is still the parent's page
+                await self.pool.put(state.key() if action.kind == "stop" else child.key(), live)
+                kept = True
+        finally:
+            if not kept:
+                await live.close()
+        text = obs.text
+        if outcome.done:
+            text += f"\nEpisode over: reward {outcome.reward:g} ({outcome.reason})"
+        info = {"url": obs.url, "irreversible": irreversible, "reason": outcome.reason}
+        if outcome.needs_judge:
+            info["needs_judge"] = True
+        return Step(child, text, reward=outcome.reward, terminal=outcome.done, info=info)
+
+    async def _restore(self, task: Task, state: WebState) -> LivePage:
+        site = self._site(task)
+
+        async def fresh() -> LivePage:
+            return await self._fresh(task)
+
+        async def replay_one(live: LivePage, i: int) -> str:
+            if state.irreversible[i] and not site.replay_irreversible:
+                raise StepError(
+                    f"restoring this state would replay {state.path[i].render()}, flagged irreversible "
+                    "(it may repeat a purchase or a sent message); pass replay_irreversible=True to allow it"
+                )
+            await apply(live, state.path[i], self.action_timeout_s)
+            await settle(live, self.settle_ms, self.action_timeout_s)
+            return (await live.observe(self.max_obs_chars)).fingerprint
+
+        return await self.pool.restore(state.prefix_keys(), state.prints, self.browser.generation, fresh, replay_one)
+
+    # -- text, actions ---------------------------------------------------------------------------
+    def render(self, state: WebState) -> str:
+        return state.observation
+
+    def describe(self, task: Task) -> str:
+        return self._goals.get(task.id) or task.prompt or str(task.data.get("goal", ""))
+
+    def parse_action(self, state: WebState, text: str) -> WebAction:
+        action = parse_action(text)
+        check_target(action, state.elements)
+        return action
+
+    def decode_action(self, data: Any) -> WebAction:
+        if isinstance(data, WebAction):
+            return data
+        if isinstance(data, str):
+            return parse_action(data)
+        try:
+            return WebAction.model_validate(data)
+        except ValueError as exc:
+            raise InvalidAction(f"not a web action: {_short(exc)}") from None
+
+    def encode_action(self, action: WebAction) -> Any:
+        return action.model_dump(mode="json", exclude_none=True)
+
+    def action_text(self, action: WebAction, state: WebState | None = None) -> str:
+        text = action.render()
+        if state is not None and action.id is not None and 1 <= action.id <= len(state.elements):
+            element = state.elements[action.id - 1]
+            text += f" [{element.role} {element.name[:40]!r}]"
+        return text
+
+    def legal_actions(self, state: WebState) -> list[WebAction] | None:
+        if not self.listed_actions:
+            return None
+        if state.done:
+            return []
+        wanted = [a or b for a, b in _QUOTED.findall(state.goal)]
+        actions: list[WebAction] = []
+        for e in state.elements:
+            if e.role in _CLICKABLE and (e.role != "StaticText" or len(e.name) <= 60):
+                actions.append(WebAction(kind="click", id=e.id))
+            if e.editable:
+                actions.extend(WebAction(kind="type", id=e.id, text=w) for w in wanted)
+            if e.options:
+                actions.extend(WebAction(kind="select", id=e.id, text=o) for o in e.options)
+        if self._tasks.get(state.task_id, Task(id="x")).data.get("site") == "url":
+            actions.append(WebAction(kind="stop", text=""))
+        return actions[:200]
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        s = self.pool.stats
+        return {
+            "live_pages": len(self.pool),
+            "pool_hits": s.hits,
+            "replays": s.replays,
+            "replayed_actions": s.replayed_actions,
+            "fresh_starts": s.fresh_starts,
+            "evictions": s.evictions,
+            "browser_crashes": self.crashes,
+            "browser_restarts": self.browser.restarts,
+        }
+
+    async def close(self) -> None:
+        await self.pool.close()
+        if self._own_browser:
+            await self.browser.close()
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] if text else type(exc).__name__
