@@ -47,12 +47,24 @@ class Sampling(BaseModel):
 
 
 @dataclass(slots=True)
+class TokenLogprob:
+    """One sampled token, its log-probability, and the most likely alternatives at that place."""
+
+    token: str
+    logprob: float
+    #: token -> log-probability of the `top_logprobs` most likely tokens here (the sampled one included).
+    top: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Choice:
     text: str
     finish_reason: str | None
     #: sum of the sampled tokens' log-probabilities, when requested and returned.
     logprob: float | None = None
     tokens: int | None = None
+    #: the sampled tokens one by one, when logprobs were requested (move priors read the alternatives).
+    token_logprobs: list[TokenLogprob] | None = None
 
 
 @dataclass(slots=True)
@@ -97,16 +109,26 @@ def parse_response(raw: dict[str, Any], latency: float) -> tuple[list[Choice], U
         message = item.get("message") or {}
         logprob = None
         tokens = None
+        per_token = None
         content = (item.get("logprobs") or {}).get("content")
         if content:
             logprob = float(sum(t.get("logprob", 0.0) for t in content))
             tokens = len(content)
+            per_token = [
+                TokenLogprob(
+                    str(t.get("token", "")),
+                    float(t.get("logprob", 0.0)),
+                    {str(a.get("token", "")): float(a.get("logprob", 0.0)) for a in t.get("top_logprobs") or ()},
+                )
+                for t in content
+            ]
         choices.append(
             Choice(
                 text=message.get("content") or "",
                 finish_reason=item.get("finish_reason"),
                 logprob=logprob,
                 tokens=tokens,
+                token_logprobs=per_token,
             )
         )
     usage_raw = raw.get("usage") or {}

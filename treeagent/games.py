@@ -17,7 +17,9 @@ from typing import Any, Protocol
 
 from treeagent.agents.heuristics import RandomRollout, UniformPolicy
 from treeagent.environments.base import Step
+from treeagent.environments.games.notation import notation_for
 from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
+from treeagent.game_records import GameRecord, MoveRecord
 from treeagent.search import MCTS, best_child
 
 
@@ -133,17 +135,30 @@ class MatchResult:
         return self.wins + self.draws + self.losses
 
 
-async def play_game(env: OpenSpielEnv, players: tuple[Player, Player]) -> tuple[float, ...]:
-    """One game from the start; players[i] plays seat i. Returns each seat's return."""
+async def play_game(
+    env: OpenSpielEnv, players: tuple[Player, Player], record: GameRecord | None = None
+) -> tuple[float, ...]:
+    """One game from the start; players[i] plays seat i. Returns each seat's return.
+
+    With a `record`, each move is appended to it with its name in the game's notation and the
+    player's `last_info` (search statistics), if the player keeps one.
+    """
     moves: list[int] = []
     step = await env.reset(game_task(env.game_name, (), env.params))
+    notation = notation_for(env.game_name) if record is not None else None
     while not step.terminal:
         seat = step.to_play
         assert seat is not None
         action = await players[seat].choose(env, moves, step)
+        if record is not None and notation is not None:
+            info = getattr(players[seat], "last_info", None)
+            text = notation.move_name(step.state, action)
+            record.moves.append(MoveRecord(seat=seat, action=action, text=text, info=dict(info or {})))
         moves.append(action)
         step = env.step_now(step.state, action)
     assert step.returns is not None
+    if record is not None:
+        record.returns = list(step.returns)
     return step.returns
 
 
@@ -153,8 +168,12 @@ async def play_match(
     player_b: Player,
     games: int,
     on_game: Callable[[MatchResult], None] | None = None,
+    on_record: Callable[[GameRecord], None] | None = None,
 ) -> MatchResult:
-    """`games` games of A against B, A taking the first seat in even games and the second in odd ones."""
+    """`games` games of A against B, A taking the first seat in even games and the second in odd ones.
+
+    `on_record` receives each finished game's record (moves, their names, search statistics).
+    """
     env = OpenSpielEnv(game)
     if env.capabilities.players != 2:
         raise ValueError(f"{game} is a {env.capabilities.players}-player game; play needs a two-player game")
@@ -162,7 +181,14 @@ async def play_match(
     for index in range(games):
         seat_a = index % 2
         seats = (player_a, player_b) if seat_a == 0 else (player_b, player_a)
-        returns = await play_game(env, seats)
+        record = None
+        if on_record is not None:
+            record = GameRecord(game=game, players=[p.name for p in seats], index=index)
+        started = time.perf_counter()
+        returns = await play_game(env, seats, record)
+        if record is not None and on_record is not None:
+            record.seconds = round(time.perf_counter() - started, 3)
+            on_record(record)
         mine = returns[seat_a]
         result.returns.append(mine)
         if mine > 0:

@@ -1,9 +1,16 @@
-"""`treeagent play GAME`: MCTS against an opponent, N games, with win/draw/loss and speed."""
+"""`treeagent play GAME`: one player against another, N games, with win/draw/loss, score and speed.
+
+`--a` and `--b` pick the two players (the model's players need a server: TREEAGENT_BASE_URL or
+`--base-url`); `--opponent` is the older way to pick B. Every game is written as JSONL (and
+PGN for chess) under `--out`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +19,51 @@ from rich.table import Table
 from treeagent.cli.common import UserError, console, user_errors
 
 OPPONENTS = ("random", "mcts", "openspiel-mcts")
+PLAYERS = ("mcts", "uniform-mcts", "llm", "llm-mcts", "internal", "random", "openspiel-mcts")
+LLM_PLAYERS = ("llm", "llm-mcts", "internal")
+
+if TYPE_CHECKING:
+    from treeagent.agents.llm_client import LLMClient
+    from treeagent.games import Player
+
+
+def make_player(
+    kind: str,
+    *,
+    simulations: int,
+    exploration: float,
+    seed: int,
+    concurrency: int,
+    llm: LLMClient | None,
+    llm_tokens: int,
+    value_weight: float,
+) -> Player:
+    """A player by its name on the command line (see PLAYERS)."""
+    from treeagent.games import MCTSPlayer, OpenSpielMCTSPlayer, RandomPlayer
+
+    if kind == "random":
+        return RandomPlayer(seed)
+    if kind == "mcts":
+        return MCTSPlayer(simulations, exploration, seed, concurrency)
+    if kind == "openspiel-mcts":
+        return OpenSpielMCTSPlayer(simulations, exploration, seed)
+    from treeagent.games_llm import uniform_mcts_player
+
+    if kind == "uniform-mcts":
+        return uniform_mcts_player(simulations=simulations, seed=seed)
+    assert llm is not None, "the model's players need a client"
+    from treeagent.agents.games import GameLLMPolicy, InternalSearch
+    from treeagent.games_llm import InternalSearchPlayer, LLMPlayer, llm_mcts_player
+
+    if kind == "llm":
+        return LLMPlayer(GameLLMPolicy(llm))
+    if kind == "llm-mcts":
+        return llm_mcts_player(
+            llm, simulations=simulations, seed=seed, concurrency=max(concurrency, 4), value_weight=value_weight
+        )
+    if kind == "internal":
+        return InternalSearchPlayer(InternalSearch(llm, max_tokens=llm_tokens))
+    raise UserError(f"unknown player {kind!r}; choose one of: {', '.join(PLAYERS)}")
 
 
 @user_errors(ValueError)
@@ -26,53 +78,145 @@ def play(
     exploration: Annotated[float, typer.Option(min=0.0, help="UCT exploration constant")] = 1.414,
     concurrency: Annotated[int, typer.Option(min=1, help="simulations run at once (virtual loss)")] = 1,
     seed: Annotated[int, typer.Option(help="seed for both players")] = 0,
+    player_a: Annotated[str, typer.Option("--a", help=f"player A, one of: {', '.join(PLAYERS)}")] = "mcts",
+    player_b: Annotated[
+        str | None, typer.Option("--b", help=f"player B, one of: {', '.join(PLAYERS)} (default: --opponent)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the game records (default: runs/play/GAME-TIME)")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="model server for the llm players (default: $TREEAGENT_BASE_URL)")
+    ] = None,
+    llm_tokens: Annotated[int, typer.Option(min=8, help="token budget per move of the internal search")] = 256,
+    value_weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="llm-mcts: weight of the model's value against rollouts")
+    ] = 0.0,
 ) -> None:
-    """Play MCTS against random, another MCTS, or OpenSpiel's own MCTS bot."""
+    """Play two players against each other: MCTS, the model alone, MCTS guided by the model, the
+    model's internal search, random, or OpenSpiel's own MCTS bot."""
     from treeagent.environments.games.openspiel import OpenSpielEnv
-    from treeagent.games import MatchResult, MCTSPlayer, OpenSpielMCTSPlayer, Player, RandomPlayer, play_match
 
     if opponent not in OPPONENTS:
         raise UserError(f"unknown opponent {opponent!r}; choose one of: {', '.join(OPPONENTS)}")
+    kind_b = player_b or opponent
+    for kind in (player_a, kind_b):
+        if kind not in PLAYERS:
+            raise UserError(f"unknown player {kind!r}; choose one of: {', '.join(PLAYERS)}")
     OpenSpielEnv(game)  # an unknown game fails here, with close matches named
-    ours = MCTSPlayer(simulations, exploration, seed, concurrency)
-    other_sims = opponent_simulations or simulations
-    them: Player
-    if opponent == "random":
-        them = RandomPlayer(seed + 1)
-    elif opponent == "mcts":
-        them = MCTSPlayer(other_sims, exploration, seed + 1)
-        them.name = f"treeagent-mcts({other_sims}) #2"
-    else:
-        them = OpenSpielMCTSPlayer(other_sims, exploration, seed + 1)
+    config = None
+    if player_a in LLM_PLAYERS or kind_b in LLM_PLAYERS:
+        from treeagent.agents.llm_config import LLMConfig
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("W {task.fields[w]}  D {task.fields[d]}  L {task.fields[l]}"),
-        TimeElapsedColumn(),
-        console=console,
+        config = LLMConfig.load(base_urls=[base_url] if base_url else None)
+        if not config.base_urls:
+            raise UserError(
+                "the llm players need a model server: set TREEAGENT_BASE_URL or pass --base-url "
+                "(start one with `treeagent serve`)"
+            )
+    folder = out or Path("runs/play") / f"{game}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    asyncio.run(
+        _match(
+            game,
+            games,
+            player_a,
+            kind_b,
+            config,
+            folder,
+            simulations,
+            opponent_simulations or simulations,
+            exploration,
+            concurrency,
+            seed,
+            llm_tokens,
+            value_weight,
+        )
     )
-    with progress:
-        bar = progress.add_task(f"{game}: {ours.name} vs {them.name}", total=games, w=0, d=0, l=0)
 
-        def tick(result: MatchResult) -> None:
-            progress.update(bar, completed=result.games, w=result.wins, d=result.draws, l=result.losses)
 
-        result = asyncio.run(play_match(game, ours, them, games, tick))
+async def _match(
+    game: str,
+    games: int,
+    kind_a: str,
+    kind_b: str,
+    config: Any,
+    folder: Path,
+    simulations: int,
+    other_sims: int,
+    exploration: float,
+    concurrency: int,
+    seed: int,
+    llm_tokens: int,
+    value_weight: float,
+) -> None:
+    from treeagent.game_records import GameRecord, to_pgn, write_jsonl
+    from treeagent.games import MatchResult, play_match
+    from treeagent.games_llm import score_interval
+
+    llm = None
+    if config is not None:
+        from treeagent.agents.llm_client import LLMClient
+
+        llm = LLMClient(config)
+    try:
+        common: dict[str, Any] = {
+            "exploration": exploration,
+            "concurrency": concurrency,
+            "llm": llm,
+            "llm_tokens": llm_tokens,
+            "value_weight": value_weight,
+        }
+        ours = make_player(kind_a, simulations=simulations, seed=seed, **common)
+        them = make_player(kind_b, simulations=other_sims, seed=seed + 1, **{**common, "concurrency": 1})
+        if them.name == ours.name:
+            them.name = f"{them.name} #2"
+        jsonl = folder / "games.jsonl"
+        pgn = folder / "games.pgn" if game == "chess" else None
+
+        def keep(record: GameRecord) -> None:
+            write_jsonl(jsonl, record)
+            if pgn is not None:
+                with open(pgn, "a", encoding="utf-8") as handle:
+                    handle.write(to_pgn(record) + "\n")
+
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("W {task.fields[w]}  D {task.fields[d]}  L {task.fields[l]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        with progress:
+            bar = progress.add_task(f"{game}: {ours.name} vs {them.name}", total=games, w=0, d=0, l=0)
+
+            def tick(result: MatchResult) -> None:
+                progress.update(bar, completed=result.games, w=result.wins, d=result.draws, l=result.losses)
+
+            result = await play_match(game, ours, them, games, tick, keep)
+    finally:
+        if llm is not None:
+            await llm.close()
 
     table = Table(title=f"{game}, {games} games (sides alternate)")
-    for column in ("player", "wins", "draws", "losses", "sims/move", "sims/s"):
-        table.add_column(column, justify="right" if column != "player" else "left")
-    table.add_row(
-        ours.name,
-        str(result.wins),
-        str(result.draws),
-        str(result.losses),
-        str(simulations),
-        f"{ours.stats.simulations_per_s:,.0f}",
-    )
-    them_speed = f"{them.stats.simulations_per_s:,.0f}" if them.stats.simulations else "-"
-    them_sims = str(other_sims) if opponent != "random" else "-"
-    table.add_row(them.name, str(result.losses), str(result.draws), str(result.wins), them_sims, them_speed)
+    table.add_column("player", no_wrap=True, min_width=max(len(ours.name), len(them.name)))
+    for column in ("wins", "draws", "losses", "score (95% CI)", "sims", "sims/s"):
+        table.add_column(column, justify="right")
+    for player, (w, d, l_), sims in (
+        (ours, (result.wins, result.draws, result.losses), simulations),
+        (them, (result.losses, result.draws, result.wins), other_sims),
+    ):
+        score, low, high = score_interval(w, d, l_)
+        searched = bool(player.stats.simulations)
+        table.add_row(
+            player.name,
+            str(w),
+            str(d),
+            str(l_),
+            f"{score:.2f} ({low:.2f}-{high:.2f})",
+            str(sims) if searched else "-",
+            f"{player.stats.simulations_per_s:,.0f}" if searched else "-",
+        )
     console.print(table)
+    console.print(
+        f"game records: {folder / 'games.jsonl'}" + (f" and {folder / 'games.pgn'}" if game == "chess" else "")
+    )
