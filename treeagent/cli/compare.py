@@ -1,0 +1,213 @@
+"""`treeagent compare --env ENV --controllers a,b,c --budget NAME=V1,V2`: several controllers on
+the same tasks with the same model and budgets; one table and a PNG of success against budget."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from treeagent.cli.common import UserError, console, user_errors
+from treeagent.cli.run import EVALUATORS, POLICIES, _parse_knobs
+from treeagent.cli.solve import _llm_errors
+from treeagent.compare import (
+    CompareConfig,
+    CompareError,
+    CompareReport,
+    check_config,
+    coding_source,
+    parse_budget_levels,
+    plot,
+    run_compare,
+)
+from treeagent.registry import EnvSpecError
+from treeagent.scaleout import ScaleOutError
+
+
+@user_errors(CompareError, EnvSpecError, ScaleOutError, *_llm_errors())
+def compare(
+    env: Annotated[
+        str,
+        typer.Option(help="game24, openspiel:GAME, module:Class, or a coding set: humaneval, code:FILE.jsonl"),
+    ],
+    controllers: Annotated[str, typer.Option(help="comma-separated: search controllers, or coding solvers")],
+    budget: Annotated[
+        list[str],
+        typer.Option(
+            "--budget", "-b", help="NAME=V1[,V2,...] per task: expansions, llm_calls, tokens, env_steps, seconds"
+        ),
+    ],
+    tasks: Annotated[
+        str | None,
+        typer.Option(help="tasks separated by ';' (or @FILE, one per line); coding: problem ids"),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="coding sets: the first K problems")] = None,
+    policy: Annotated[str, typer.Option(help="uniform (no model) or llm")] = "uniform",
+    evaluator: Annotated[str, typer.Option(help="auto, rollout, reward or llm")] = "auto",
+    knob: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="KNOB=VALUE for the controllers that take it, or CONTROLLER.KNOB=VALUE"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="search seed")] = 0,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="expansions (model requests) under way at once per search")
+    ] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="searches at once (without --ray)")] = 1,
+    out: Annotated[
+        Path | None, typer.Option(help="per-search results (JSONL); finished cells are skipped on re-run")
+    ] = None,
+    plot_path: Annotated[Path | None, typer.Option("--plot", help="the PNG of success against budget")] = None,
+    ray: Annotated[
+        str | None, typer.Option("--ray", help="spread the searches over Ray: HOST:PORT, or 'local' to start one")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint(s), comma-separated; default: the configured one")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="end with the summary as one JSON object")] = False,
+) -> None:
+    """Compare controllers on the same tasks, model and budget: success, LLM calls, tokens, time."""
+    if policy not in POLICIES:
+        raise UserError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
+    if evaluator not in EVALUATORS:
+        raise UserError(f"unknown evaluator {evaluator!r}; choose one of: {', '.join(EVALUATORS)}")
+    config = CompareConfig(
+        env=env,
+        controllers=_names(controllers),
+        budgets=parse_budget_levels(budget),
+        tasks=_tasks(env, tasks, limit),
+        policy=policy,  # type: ignore[arg-type]
+        evaluator=evaluator,
+        knobs=_parse_knobs(knob),
+        seed=seed,
+        concurrency=concurrency,
+    )
+    check_config(config)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", env)
+    results = out or Path("runs") / f"compare-{slug}.jsonl"
+    png = plot_path or results.with_suffix(".png")
+    needs_llm = config.coding or policy == "llm" or evaluator == "llm"
+    with _maybe_ray(ray):
+        report = asyncio.run(
+            _compare(config, results, ray is not None, jobs, base_url if needs_llm else None, needs_llm)
+        )
+    plot(config, report.summary, png)
+    _report(report, png)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "env": env,
+                    "results": report.results,
+                    "plot": str(png),
+                    "resumed": report.resumed,
+                    "summary": [r.model_dump() for r in report.summary],
+                }
+            )
+        )
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UserError("--controllers needs at least one name, e.g. --controllers best_first,mcts")
+    if len(set(names)) != len(names):
+        raise UserError(f"--controllers names one controller twice: {text}")
+    return names
+
+
+def _tasks(env: str, text: str | None, limit: int | None) -> list[str]:
+    from treeagent.compare import is_coding_env
+
+    if text and text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise UserError(f"--tasks @{path}: no such file")
+        items = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    else:
+        items = [t.strip() for t in (text or "").split(";")]
+    items = [t for t in items if t]
+    if is_coding_env(env):
+        from treeagent.environments.code import load_problems
+
+        problems = load_problems(coding_source(env), limit if not items else None, items or None)
+        return [p.id for p in problems]
+    if not items:
+        raise UserError(f"{env} needs --tasks, e.g. --tasks '4 9 10 13;5 5 8 13' for game24")
+    return items[:limit] if limit else items
+
+
+@contextlib.contextmanager
+def _maybe_ray(address: str | None) -> Iterator[None]:
+    if address is None:
+        yield
+        return
+    from treeagent.scaleout import ray_cluster
+
+    with contextlib.ExitStack() as stack:
+        with console.status(
+            f"Ray: {'starting a local instance' if address == 'local' else 'connecting to ' + address}"
+        ):
+            stack.enter_context(ray_cluster(address))
+        yield
+
+
+async def _compare(
+    config: CompareConfig, results: Path, use_ray: bool, jobs: int, base_url: str | None, needs_llm: bool
+) -> CompareReport:
+    async with contextlib.AsyncExitStack() as stack:
+        if needs_llm:
+            from treeagent.agents.vllm_server import serve_or_connect
+
+            server = await stack.enter_async_context(serve_or_connect(base_url))
+            base_url = server.base_url
+        total = len(config.controllers) * len(config.budgets) * len(config.tasks)
+        progress = Progress(
+            TextColumn(f"[bold]compare[/] {config.env}" + (" on Ray" if use_ray else "")),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+
+        def landed(row: dict[str, Any]) -> None:
+            mark = "solved" if row["solved"] else "failed"
+            progress.update(bar, advance=1, last=f"{row['controller']} {row['task']}: {mark}")
+
+        with progress:
+            bar = progress.add_task("compare", total=total, last="")
+            report = await run_compare(
+                config, out=results, use_ray=use_ray, jobs=jobs, base_url=base_url, on_result=landed
+            )
+        return report
+
+
+def _report(report: CompareReport, png: Path) -> None:
+    table = Table(
+        title=f"{report.config.env}: {len(report.config.tasks)} tasks, the same budget per controller", box=box.SIMPLE
+    )
+    for column in ("controller", "budget", "success", "LLM calls", "tokens", "expanded", "wall s"):
+        left = column in ("controller", "budget")
+        table.add_column(column, justify="left" if left else "right", no_wrap=left or column == "success")
+    for row in report.summary:
+        table.add_row(
+            row.controller,
+            row.label,
+            f"{row.success:.3f} ({row.solved}/{row.tasks})",
+            str(row.llm_calls),
+            str(row.tokens),
+            str(row.expansions),
+            f"{row.wall_s:.2f}",
+        )
+    console.print(table)
+    console.print(f"results: {report.results} ({report.resumed} searches taken from it)   plot: {png}")

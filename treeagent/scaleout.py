@@ -1,0 +1,189 @@
+"""Scale-out on Ray: a generic task runner, from task specs (JSON) to JSON-able results.
+
+Any eval can spread its work this way: write a module-level function `fn(spec) -> result` (sync
+or async; the spec and the result are plain JSON data), and `run_tasks(fn, specs, use_ray=True)`
+runs one Ray task per spec and hands each result back as it lands, in the driver's event loop,
+so the caller can append it to its results file at once. Without Ray the same function runs in
+this process, so a local run and a Ray run compute the same thing.
+
+A worker process that dies mid-task (killed, out of memory, node lost) has its task re-run by Ray
+(`max_retries`); an exception raised by the function itself is not retried (it would fail again)
+and is reported with the spec that caused it.
+
+    with ray_cluster("local"):                  # or "HOST:PORT" of a running cluster
+        rows = asyncio.run(run_tasks(solve_one, specs, use_ray=True))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+RAY_LOCAL = "local"
+#: a local Ray on a small machine: no dashboard, a small object store (results are small JSON)
+LOCAL_OBJECT_STORE_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_RETRIES = 3
+
+TaskFn = Callable[[dict[str, Any]], Any]
+OnResult = Callable[[int, Any], Any]
+
+
+class ScaleOutError(RuntimeError):
+    """Ray is missing or unreachable, or a task failed for good; the message says which and why."""
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ScaleOutError("--ray needs the `ray` package: pip install 'treeagent[integrations]'") from None
+    return ray
+
+
+@contextlib.contextmanager
+def ray_cluster(address: str, *, num_cpus: int | None = None) -> Iterator[str]:
+    """Connect to the Ray cluster at `address`, or start a local one for `"local"`; yields the
+    cluster's address. A connection made here is closed at the end; one already open in this
+    process is reused and left open."""
+    ray = _ray()
+    if ray.is_initialized():
+        yield str(ray.get_runtime_context().gcs_address)
+        return
+    options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+    if address == RAY_LOCAL:
+        options.update(
+            address="local",
+            num_cpus=num_cpus or min(2, os.cpu_count() or 1),
+            include_dashboard=False,
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+        )
+    else:
+        options["address"] = address
+    try:
+        ray.init(**options)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        where = "start a local Ray" if address == RAY_LOCAL else f"connect to the Ray cluster at {address}"
+        raise ScaleOutError(f"cannot {where}: {exc}") from None
+    try:
+        yield str(ray.get_runtime_context().gcs_address)
+    finally:
+        ray.shutdown()
+
+
+def _call(fn: TaskFn, spec: dict[str, Any]) -> Any:
+    """Runs in the worker: the function (awaited when it is async), its result checked as JSON."""
+    out = fn(spec)
+    if inspect.isawaitable(out):
+        out = asyncio.run(_await(out))
+    return json.loads(json.dumps(out))
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+async def _maybe_await(value: Any) -> None:
+    if inspect.isawaitable(value):
+        await value
+
+
+def _ship_by_value(fn: TaskFn) -> None:
+    """A function from a module the workers cannot import (a script, a file loaded by path) is
+    sent by value instead of by reference."""
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    if module is None or module.__name__ == "__main__":
+        return
+    try:
+        importable = importlib.util.find_spec(module.__name__) is not None
+    except (ImportError, ValueError):
+        importable = False
+    if not importable:
+        from ray import cloudpickle
+
+        cloudpickle.register_pickle_by_value(module)
+
+
+def describe(spec: dict[str, Any]) -> str:
+    """A short label for a spec in error messages."""
+    text = json.dumps(spec, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+async def run_tasks(
+    fn: TaskFn,
+    specs: Sequence[dict[str, Any]],
+    *,
+    use_ray: bool = False,
+    jobs: int = 1,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    num_cpus: float = 1.0,
+    on_result: OnResult | None = None,
+) -> list[Any]:
+    """`fn(spec)` for every spec; results in the order of `specs`. `on_result(index, result)` is
+    called (and awaited, if async) as each one lands. With `use_ray` (inside `ray_cluster`) each spec is a Ray task
+    re-run up to `max_retries` times if its worker dies; else `jobs` specs run at once here."""
+    if use_ray:
+        return await _run_on_ray(fn, specs, max_retries, num_cpus, on_result)
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    results: list[Any] = [None] * len(specs)
+    gate = asyncio.Semaphore(jobs)
+
+    async def one(index: int, spec: dict[str, Any]) -> None:
+        async with gate:
+            out = fn(spec)
+            if inspect.isawaitable(out):
+                out = await out
+            results[index] = json.loads(json.dumps(out))
+        if on_result is not None:
+            await _maybe_await(on_result(index, results[index]))
+
+    await asyncio.gather(*(one(i, s) for i, s in enumerate(specs)))
+    return results
+
+
+async def _run_on_ray(
+    fn: TaskFn, specs: Sequence[dict[str, Any]], max_retries: int, num_cpus: float, on_result: OnResult | None
+) -> list[Any]:
+    ray = _ray()
+    if not ray.is_initialized():
+        raise ScaleOutError("run_tasks(use_ray=True) needs a Ray connection: call it inside ray_cluster(address)")
+    _ship_by_value(fn)
+    remote = ray.remote(_call).options(max_retries=max_retries, retry_exceptions=False, num_cpus=num_cpus)
+    fn_ref = ray.put(fn)
+    refs = [remote.remote(fn_ref, spec) for spec in specs]
+    futures = {asyncio.wrap_future(ref.future()): i for i, ref in enumerate(refs)}
+    results: list[Any] = [None] * len(specs)
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                index = futures[future]
+                try:
+                    results[index] = future.result()
+                except Exception as exc:
+                    raise ScaleOutError(f"task {index} failed ({describe(specs[index])}): {_cause(exc)}") from None
+                if on_result is not None:
+                    await _maybe_await(on_result(index, results[index]))
+    finally:
+        for future in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(refs[futures[future]], force=True)
+    return results
+
+
+def _cause(exc: BaseException) -> str:
+    """The error a task raised, without Ray's wrapping (the remote traceback's last line)."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        return f"{type(cause).__name__}: {cause}"
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
