@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from treeagent.environments.games.notation import WHITE
+
 __all__ = ["GameRecord", "MoveRecord", "from_pgn", "read_jsonl", "to_pgn", "write_jsonl"]
 
 
@@ -42,13 +44,15 @@ class GameRecord(BaseModel):
     def actions(self) -> list[int]:
         return [m.action for m in self.moves]
 
-    def result_text(self) -> str:
-        """PGN's result tag: 1-0, 0-1, 1/2-1/2, or * for an unfinished game."""
+    def result_text(self, first: int = 0) -> str:
+        """A result tag from seat `first`'s side: 1-0, 0-1, 1/2-1/2, or * for an unfinished game.
+        (PGN's is from White's side: seat 1 in OpenSpiel's chess.)"""
         if not self.returns:
             return "*"
-        if self.returns[0] > self.returns[1]:
+        mine, theirs = self.returns[first], self.returns[1 - first]
+        if mine > theirs:
             return "1-0"
-        if self.returns[0] < self.returns[1]:
+        if mine < theirs:
             return "0-1"
         return "1/2-1/2"
 
@@ -70,8 +74,29 @@ def read_jsonl(path: str | Path) -> Iterator[GameRecord]:
 
 
 def _comment(info: dict[str, Any]) -> str:
-    keep = {k: v for k, v in info.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
-    return json.dumps(keep, separators=(",", ":"), sort_keys=True) if keep else ""
+    """Scalar stats as `key=value` words (PGN comments may not hold braces, so not JSON)."""
+    return " ".join(f"{key}={value}" for key, value in sorted(info.items()) if _word(value))
+
+
+def _word(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and bool(value) and not any(c in value for c in " {}=")
+
+
+def _stats(comment: str) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    for word in comment.split():
+        key, sep, value = word.partition("=")
+        if not sep:
+            continue
+        try:
+            info[key] = json.loads(value)
+        except ValueError:
+            info[key] = value
+    return info
 
 
 def to_pgn(record: GameRecord, event: str = "treeagent play") -> str:
@@ -84,8 +109,8 @@ def to_pgn(record: GameRecord, event: str = "treeagent play") -> str:
     game = chess.pgn.Game()
     game.headers["Event"] = event
     game.headers["Round"] = str(record.index + 1)
-    game.headers["White"], game.headers["Black"] = record.players[0], record.players[1]
-    game.headers["Result"] = record.result_text()
+    game.headers["White"], game.headers["Black"] = record.players[WHITE], record.players[1 - WHITE]
+    game.headers["Result"] = record.result_text(WHITE)
     node: chess.pgn.GameNode = game
     board = chess.Board()
     for move in record.moves:
@@ -116,22 +141,27 @@ def from_pgn(text: str) -> list[GameRecord]:
         for node in game.mainline():
             san = board.san(node.move)
             action = env.parse_action(state, san)
-            info = json.loads(node.comment) if node.comment.strip().startswith("{") else {}
+            info = _stats(node.comment)
             moves.append(MoveRecord(seat=state.current_player(), action=action, text=san, info=info))
             state.apply_action(action)
             board.push(node.move)
         result = game.headers.get("Result", "*")
-        returns = {"1-0": [1.0, -1.0], "0-1": [-1.0, 1.0], "1/2-1/2": [0.0, 0.0]}.get(result, [])
+        white = {"1-0": 1.0, "0-1": -1.0, "1/2-1/2": 0.0}.get(result)
+        returns = [] if white is None else [-white, white] if WHITE == 1 else [white, -white]
         records.append(
             GameRecord(
                 game="chess",
-                players=[game.headers.get("White", "?"), game.headers.get("Black", "?")],
+                players=_seats(game.headers.get("White", "?"), game.headers.get("Black", "?")),
                 moves=moves,
                 returns=returns,
                 index=_round(game.headers.get("Round", "")),
             )
         )
     return records
+
+
+def _seats(white: str, black: str) -> list[str]:
+    return [black, white] if WHITE == 1 else [white, black]
 
 
 def _round(text: str) -> int:

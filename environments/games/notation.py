@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 __all__ = [
+    "WHITE",
     "ChessNotation",
     "ConnectFourNotation",
     "HexNotation",
@@ -144,6 +145,10 @@ class HexNotation(Notation):
         return "x" if player == 0 else "o"
 
 
+#: OpenSpiel's chess seats Black as player 0 and White, who moves first, as player 1.
+WHITE = 1
+
+
 class ChessNotation(Notation):
     """Standard algebraic notation (SAN: "e4", "Nf3", "O-O"), a diagram and the FEN."""
 
@@ -163,7 +168,7 @@ class ChessNotation(Notation):
     case_sensitive = True
 
     def player_name(self, player: int) -> str:
-        return "White" if player == 0 else "Black"
+        return "White" if player == WHITE else "Black"
 
     @staticmethod
     def _fold(text: str) -> str:
