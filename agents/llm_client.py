@@ -65,6 +65,9 @@ _TRANSIENT = (
     openai.InternalServerError,
 )
 _CONTEXT_MARKERS = ("maximum context length", "max_model_len", "context length", "too long")
+#: the most characters of one prompt message kept in a trace record (the middle is cut); the
+#: viewer shows prompts, and a long-context model's prompts would otherwise swell every trace.
+PROMPT_CHARS = 12_000
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -82,7 +85,7 @@ class LLMClient:
         *,
         cassette: Cassette | None = None,
         default_sampling: Sampling | None = None,
-        record_prompts: bool = False,
+        record_prompts: bool = True,
     ) -> None:
         self.config = config or LLMConfig.load()
         if cassette is None and self.config.cassette:
@@ -252,7 +255,7 @@ class LLMClient:
                 "replayed": replayed,
             }
             if self.record_prompts:
-                record["messages"] = params["messages"]
+                record["messages"] = capped_messages(params["messages"])
             sink.charge_llm(usage, record)
         return choices, usage
 
@@ -321,6 +324,19 @@ class LLMClient:
                 "Is the server running (`treeagent serve`)? A vLLM engine that died answers 500s: see its log."
             ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def capped_messages(messages: Sequence[Message], limit: int = PROMPT_CHARS) -> list[Message]:
+    """The messages as a trace keeps them: text content over `limit` characters loses its middle."""
+    out: list[Message] = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str) and len(content) > limit:
+            half = limit // 2
+            cut = len(content) - 2 * half
+            message = {**message, "content": f"{content[:half]}\n[... {cut} characters cut ...]\n{content[-half:]}"}
+        out.append(message)
+    return out
 
 
 def _bad_request(exc: openai.BadRequestError) -> LLMError:

@@ -127,3 +127,17 @@ class Meter:
     def finish(self) -> Stats:
         self.stats.wall_seconds = round(self.elapsed(), 4)
         return self.stats
+
+
+class NodeCharge:
+    """The meter as one node's agents see it: calls are charged to the search, and their trace
+    records name the node they were made for (the viewer shows each node's calls)."""
+
+    __slots__ = ("meter", "node")
+
+    def __init__(self, meter: Meter, node: int) -> None:
+        self.meter = meter
+        self.node = node
+
+    def charge_llm(self, usage: Usage, record: dict[str, Any] | None = None) -> None:
+        self.meter.charge_llm(usage, {**(record or {}), "node": self.node})

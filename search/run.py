@@ -15,7 +15,7 @@ from typing import Any
 
 from treeagent.agents.base import Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep
 from treeagent.environments.base import Environment, Step, Task
-from treeagent.search.budget import Meter
+from treeagent.search.budget import Meter, NodeCharge
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
 from treeagent.search.trace import OBSERVATION_CHARS, ResumeCache, TraceWriter
 
@@ -84,7 +84,7 @@ class SearchRun:
             mover=node.mover,
             tried=tried,
             lessons=tuple(self.lessons),
-            usage=self.meter,
+            usage=self.meter if self.trace is None else NodeCharge(self.meter, node.id),
             seed=(self.seed * _SEED_MIX + node.id * 1_000_003 + ordinal) & 0x7FFFFFFF,
         )
 

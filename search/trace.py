@@ -33,12 +33,16 @@ class TraceWriter:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(self.path)
         self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
+        self._started = time.monotonic()
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append one record, stamped with `t`: seconds since this writer opened (the viewer's clock)."""
         if self._file is None:
             return
-        self._file.write(json.dumps(record, default=_json_default, ensure_ascii=False) + "\n")
+        stamped = {**record, "t": round(time.monotonic() - self._started, 4)}
+        self._file.write(json.dumps(stamped, default=_json_default, ensure_ascii=False) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -55,25 +59,62 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a torn last line (a writer killed mid-write) so that appended records start on a line of their own."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with path.open("rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        # scan back in blocks for the last newline; everything after it is the torn record
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            fh.seek(start)
+            cut = fh.read(end - start).rfind(b"\n")
+            if cut >= 0:
+                fh.truncate(start + cut + 1)
+                return
+            end = start
+        fh.truncate(0)
+
+
 def read_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """The records of a trace file; a torn last line (the process was killed mid-write) is skipped."""
+    for _, record in numbered_records(path):
+        yield record
+
+
+def numbered_records(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each record of a trace file, for readers that name lines in errors.
+
+    A last line with no newline that does not parse is a record still being written (or torn by a
+    kill): it is skipped, so a trace can be read while its search runs.
+    """
     p = Path(path)
     if not p.exists():
         raise TraceError(f"no trace file at {p}; pass the path a search wrote with trace=...")
-    with p.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            line = line.strip()
+    if p.is_dir():
+        raise TraceError(f"{p} is a directory, not a trace file")
+    with p.open(encoding="utf-8", errors="replace") as fh:
+        for number, raw in enumerate(fh, 1):
+            line = raw.strip()
             if not line:
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                if fh.readline() == "":
+                if not raw.endswith("\n") or fh.readline() == "":
                     return  # torn final line
                 raise TraceError(f"{p}:{number}: not a JSON line ({exc.msg}); is this a treeagent trace?") from None
             if not isinstance(record, dict) or "type" not in record:
-                raise TraceError(f"{p}:{number}: not a treeagent trace record")
-            yield record
+                raise TraceError(f"{p}:{number}: not a treeagent trace record (a JSON object with a 'type')")
+            yield number, record
 
 
 def last_run(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

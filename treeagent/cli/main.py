@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from treeagent.cli.eval import eval_
+from treeagent.cli.export import export
 from treeagent.cli.play import play
 from treeagent.cli.run import run
 from treeagent.cli.serve import serve
 from treeagent.cli.show import show
 from treeagent.cli.solve import solve
+from treeagent.cli.view import view
 
 app = typer.Typer(
     help="treeagent: LLM agents that search instead of guess.",
@@ -32,3 +34,5 @@ app.command("play")(play)
 app.command("serve")(serve)
 app.command("solve")(solve)
 app.command("eval")(eval_)
+app.command("view")(view)
+app.command("export")(export)
