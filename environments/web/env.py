@@ -95,6 +95,8 @@ class WebEnv(Environment[WebState, WebAction]):
         them; off, the action space is open and the model writes actions as text.
     checks: success checks of user tasks, by task id (a function of the Playwright page).
     replay_irreversible: allow replaying flagged actions of user tasks (MiniWoB pages always may).
+    spare_starts: start pages per task kept warm in the background, so a restore by replay from
+        the start does not wait for a new context and a page load.
     """
 
     name: ClassVar[str] = "web"
@@ -112,6 +114,7 @@ class WebEnv(Environment[WebState, WebAction]):
         listed_actions: bool = True,
         checks: dict[str, Check] | None = None,
         replay_irreversible: bool = False,
+        spare_starts: int = 1,
     ) -> None:
         self.browser = browser or Browser()
         self._own_browser = browser is None
@@ -126,6 +129,11 @@ class WebEnv(Environment[WebState, WebAction]):
         self._tasks: dict[str, Task] = {}
         self._goals: dict[str, str] = {}
         self.crashes = 0
+        self.spare_starts = spare_starts
+        self.spare_hits = 0
+        self._spares: dict[str, list[LivePage]] = {}
+        self._filling: dict[str, int] = {}
+        self._jobs: set[asyncio.Task[None]] = set()
 
     # -- sites and tasks -------------------------------------------------------------------------
     def _site(self, task: Task) -> MiniWobSite | UrlSite:
@@ -141,6 +149,11 @@ class WebEnv(Environment[WebState, WebAction]):
         raise WebTaskError(
             f"task {task.id!r} is not a web task (data.site is {kind!r}); build one with miniwob_task() or url_task()"
         )
+
+    def has_ground_truth(self, task: Task) -> bool:
+        """Does the page (MiniWoB) or a check say when `task` succeeds, or only the model's judgement?"""
+        data = task.data
+        return data.get("site") == "miniwob" or bool(data.get("success_text")) or task.id in self._url_site.checks
 
     def add_check(self, task_id: str, check: Check) -> None:
         """Register the success check of a user task."""
@@ -160,6 +173,57 @@ class WebEnv(Environment[WebState, WebAction]):
         live.meta["goal"] = goal
         return live
 
+    async def _start_page(self, task: Task) -> LivePage:
+        """A start page for a restore: a warm spare when one is ready (refilled in the background)."""
+        spares = self._spares.get(task.id, [])
+        live = None
+        while spares and live is None:
+            candidate = spares.pop()
+            if candidate.generation == self.browser.generation:
+                live = candidate
+            else:
+                await candidate.close()
+        if live is not None:
+            self.spare_hits += 1
+        else:
+            live = await self._fresh(task)
+        self._refill(task)
+        return live
+
+    def _refill(self, task: Task) -> None:
+        """Open spare start pages for `task` in the background, up to `spare_starts`."""
+        have = len(self._spares.get(task.id, ())) + self._filling.get(task.id, 0)
+        for _ in range(self.spare_starts - have):
+            self._filling[task.id] = self._filling.get(task.id, 0) + 1
+            job = asyncio.create_task(self._add_spare(task))
+            self._jobs.add(job)
+            job.add_done_callback(self._jobs.discard)
+
+    async def _add_spare(self, task: Task) -> None:
+        try:
+            live = await asyncio.wait_for(self._fresh(task), self.step_timeout_s)
+        except Exception:
+            return  # a spare is an optimisation: a restore opens its own page when none is ready
+        finally:
+            self._filling[task.id] -= 1
+        if task.id in self._tasks:
+            self._spares.setdefault(task.id, []).append(live)
+        else:
+            await live.close()
+
+    async def settled(self) -> None:
+        """Wait until the spare start pages being opened in the background are ready."""
+        while self._jobs:
+            await asyncio.gather(*list(self._jobs), return_exceptions=True)
+
+    async def ensure_live(self, state: WebState) -> None:
+        """Make `state` live in the pool (restoring it by replay if needed) without stepping it."""
+        task = self._tasks.get(state.task_id)
+        if task is None:
+            raise StepError(f"unknown task {state.task_id!r}: call reset(task) on this environment first")
+        live = await self._restore(task, state)
+        await self.pool.put(state.key(), live)
+
     # -- the contract ----------------------------------------------------------------------------
     async def reset(self, task: Task) -> Step[WebState]:
         self._site(task)
@@ -175,6 +239,7 @@ class WebEnv(Environment[WebState, WebAction]):
         self._goals[task.id] = goal
         state = WebState(task.id, goal, (), (obs.fingerprint,), (), obs.text, obs.elements, obs.url)
         await self.pool.put(state.key(), live)
+        self._refill(task)
         return Step(state, obs.text, info={"url": obs.url, "goal": goal})
 
     async def step(self, state: WebState, action: WebAction) -> Step[WebState]:
@@ -252,7 +317,7 @@ class WebEnv(Environment[WebState, WebAction]):
         site = self._site(task)
 
         async def fresh() -> LivePage:
-            return await self._fresh(task)
+            return await self._start_page(task)
 
         async def replay_one(live: LivePage, i: int) -> str:
             if state.irreversible[i] and not site.replay_irreversible:
@@ -317,6 +382,13 @@ class WebEnv(Environment[WebState, WebAction]):
         return actions[:200]
 
     # -- lifecycle -------------------------------------------------------------------------------
+    async def forget(self, task_id: str) -> None:
+        """Close the live pages of a finished task (an evaluation runs many tasks in one browser)."""
+        await self.pool.discard(lambda key: key == task_id or key.startswith(task_id + _SEP))
+        self._tasks.pop(task_id, None)
+        for live in self._spares.pop(task_id, []):
+            await live.close()
+
     def stats(self) -> dict[str, Any]:
         s = self.pool.stats
         return {
@@ -326,11 +398,19 @@ class WebEnv(Environment[WebState, WebAction]):
             "replayed_actions": s.replayed_actions,
             "fresh_starts": s.fresh_starts,
             "evictions": s.evictions,
+            "spare_hits": self.spare_hits,
             "browser_crashes": self.crashes,
             "browser_restarts": self.browser.restarts,
         }
 
     async def close(self) -> None:
+        for job in list(self._jobs):
+            job.cancel()
+        await asyncio.gather(*list(self._jobs), return_exceptions=True)
+        for spares in self._spares.values():
+            for live in spares:
+                await live.close()
+        self._spares.clear()
         await self.pool.close()
         if self._own_browser:
             await self.browser.close()

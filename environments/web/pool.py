@@ -127,6 +127,11 @@ class StatePool:
             raise
         return live
 
+    async def discard(self, which: Callable[[str], bool]) -> None:
+        """Close the pages whose key `which` accepts."""
+        for key in [k for k in self._pages if which(k)]:
+            await self._pages.pop(key).close()
+
     async def close(self) -> None:
         pages = list(self._pages.values())
         self._pages.clear()

@@ -1,0 +1,154 @@
+"""`treeagent eval miniwob`: a web controller on many MiniWoB++ episodes, one JSONL row per
+episode (written as each finishes, so a killed run resumes where it stopped), and the success rate.
+
+An episode is a task type and a seed; rows are reused only when they were written with the same
+configuration (controller, budget, knobs), so changing a knob never mixes results.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from treeagent.agents.llm_client import LLMClient
+from treeagent.environments.web import WebEnv, miniwob_task
+from treeagent.web.agents import WebSearchConfig, make_controller
+
+
+class ResultsFileError(ValueError):
+    """The results file cannot be read or written; the message names it."""
+
+
+@dataclass
+class MiniWobSummary:
+    episodes: int = 0
+    solved: int = 0
+    resumed: int = 0
+    llm_calls: int = 0
+    wall_s: float = 0.0
+    controller: str = ""
+    by_task: dict[str, list[int]] = field(default_factory=dict)
+    results: str = ""
+
+    @property
+    def success_rate(self) -> float:
+        return self.solved / self.episodes if self.episodes else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "episodes": self.episodes,
+            "solved": self.solved,
+            "success_rate": round(self.success_rate, 4),
+            "controller": self.controller,
+            "llm_calls": self.llm_calls,
+            "wall_s": round(self.wall_s, 2),
+            "resumed": self.resumed,
+            "by_task": {k: f"{v[0]}/{v[1]}" for k, v in self.by_task.items()},
+            "results": self.results,
+        }
+
+
+def read_rows(path: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Rows already in `path` for this configuration, by episode id (a torn last line is ignored)."""
+    rows: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return rows
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ResultsFileError(f"cannot read results file {path}: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                continue
+            raise ResultsFileError(f"{path}:{number} is not JSON; pass another --out or delete the file") from None
+        if isinstance(row, dict) and row.get("config") == config and "id" in row:
+            rows[row["id"]] = row
+    return rows
+
+
+async def run_miniwob_eval(
+    tasks: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    llm: LLMClient,
+    config: WebSearchConfig,
+    out: Path,
+    traces: Path | None = None,
+    env: WebEnv | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> MiniWobSummary:
+    """Search every (task, seed) episode with `config`; append a row per episode to `out`."""
+    episodes = [miniwob_task(name, seed) for name in tasks for seed in seeds]
+    key = config.model_dump(mode="json")
+    done = read_rows(out, key)
+    summary = MiniWobSummary(controller=config.controller, results=str(out))
+    own_env = env is None
+    environment = env or WebEnv(max_live=6)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for task in episodes:
+            row = done.get(task.id)
+            if row is not None:
+                summary.resumed += 1
+            else:
+                row = await _episode(environment, llm, config, task, traces)
+                row["config"] = key
+                with out.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(row) + "\n")
+            _count(summary, row)
+            if on_result is not None:
+                on_result(row)
+    finally:
+        if own_env:
+            await environment.close()
+    return summary
+
+
+async def _episode(
+    env: WebEnv, llm: LLMClient, config: WebSearchConfig, task: Any, traces: Path | None
+) -> dict[str, Any]:
+    name = task.data["name"]
+    trace = traces / f"{name}-{task.data['seed']}-{config.controller}.jsonl" if traces is not None else None
+    controller = make_controller(llm, config, trace=trace)
+    started = time.monotonic()
+    row: dict[str, Any] = {"id": task.id, "task": name, "seed": task.data["seed"], "controller": config.controller}
+    try:
+        result = await controller.run(env, task)
+    except Exception as exc:  # the episode could not even start (its page did not load)
+        row.update(solved=False, reward=0.0, error=f"{type(exc).__name__}: {exc}", wall_s=time.monotonic() - started)
+        return row
+    finally:
+        await env.forget(task.id)
+    step = result.best.step
+    row.update(
+        solved=result.solved,
+        reward=step.reward if step is not None else 0.0,
+        stop_reason=result.stop_reason,
+        best_actions=result.best_texts,
+        nodes=len(result.tree),
+        expansions=result.stats.expansions,
+        llm_calls=result.stats.llm_calls,
+        failed_nodes=result.stats.failed_nodes,
+        wall_s=round(time.monotonic() - started, 3),
+        error=None,
+    )
+    return row
+
+
+def _count(summary: MiniWobSummary, row: dict[str, Any]) -> None:
+    summary.episodes += 1
+    summary.solved += bool(row.get("solved"))
+    summary.llm_calls += int(row.get("llm_calls") or 0)
+    summary.wall_s += float(row.get("wall_s") or 0.0)
+    tally = summary.by_task.setdefault(str(row.get("task")), [0, 0])
+    tally[0] += bool(row.get("solved"))
+    tally[1] += 1
