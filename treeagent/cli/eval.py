@@ -39,8 +39,35 @@ def eval_(
         str | None, typer.Option(help="OpenAI-compatible endpoint; default: the configured one or the embedded model")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="end with the summary as one JSON object")] = False,
+    tasks: Annotated[
+        list[str] | None, typer.Option("--tasks", help="miniwob: task types, comma-separated (default: all wired)")
+    ] = None,
+    controller: Annotated[
+        str, typer.Option(help="miniwob: greedy, best-first, dfsdt, mcts or beam (instead of --solver)")
+    ] = "best-first",
+    episodes: Annotated[int, typer.Option(min=1, help="miniwob: seeds per task (seed, seed+1, ...)")] = 1,
 ) -> None:
-    """Run a solver on a problem set; print pass@1 on the hidden tests and what it cost."""
+    """Run a solver on a problem set; print pass@1 on the hidden tests and what it cost.
+
+    `treeagent eval miniwob --tasks click-button,enter-text --controller best-first` runs a web
+    controller on MiniWoB++ episodes instead and prints the success rate."""
+    if source == "miniwob":
+        from treeagent.web.cli_eval import eval_miniwob
+
+        return eval_miniwob(
+            tasks=tasks,
+            controller=controller,
+            episodes=episodes,
+            seed=seed,
+            budget_calls=budget_calls,
+            width=width,
+            concurrency=concurrency,
+            limit=limit,
+            out=out,
+            traces=traces,
+            base_url=base_url,
+            as_json=as_json,
+        )
     from treeagent.environments.code import load_problems
 
     if solver not in SOLVERS:

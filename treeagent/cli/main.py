@@ -12,6 +12,7 @@ from treeagent.cli.serve import serve
 from treeagent.cli.show import show
 from treeagent.cli.solve import solve
 from treeagent.cli.view import view
+from treeagent.cli.web import web_app
 
 app = typer.Typer(
     help="treeagent: LLM agents that search instead of guess.",
@@ -36,3 +37,4 @@ app.command("solve")(solve)
 app.command("eval")(eval_)
 app.command("view")(view)
 app.command("export")(export)
+app.add_typer(web_app, name="web")
