@@ -9,7 +9,10 @@ Record types this loader does not know are skipped, so newer writers stay readab
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,7 +246,25 @@ def _torn_tail(path: Path) -> bool:
 
 def load_tree(path: str | os.PathLike[str]) -> TraceTree:
     """The last run of the trace at `path` as a tree; `TraceError` naming the line when it is malformed."""
-    p = Path(path)
+    with paused_gc():
+        return _load(Path(path))
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: a big trace makes hundreds of thousands of objects that
+    all stay alive, which the collector would rescan again and again (2x the load time at 30,000
+    nodes) without freeing any."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(p: Path) -> TraceTree:
     lines: list[tuple[int, dict[str, Any]]] = []
     runs = 0
     for number, record in numbered_records(p):

@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from treeagent.search.trace_tree import TraceNode, TraceTree, load_tree
+from treeagent.search.trace_tree import TraceNode, TraceTree, load_tree, paused_gc
 
 #: most points of the budget-over-time chart (the series is thinned evenly beyond this)
 CHART_POINTS = 400
@@ -108,7 +108,8 @@ def payload(tree: TraceTree) -> dict[str, Any]:
 
 def render(tree: TraceTree) -> str:
     """The page for `tree`, as one HTML string."""
-    data = json.dumps(payload(tree), ensure_ascii=False, separators=(",", ":"), default=str)
+    with paused_gc():
+        data = json.dumps(payload(tree), ensure_ascii=False, separators=(",", ":"), default=str)
     # inside <script>, "<" is the only character that can end the element early
     data = data.replace("<", "\\u003c")
     title = f"{tree.run.controller} on {tree.run.task.get('id', '?')} — treeagent"
