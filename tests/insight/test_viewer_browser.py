@@ -95,17 +95,17 @@ async def test_ten_thousand_nodes_render_lazily(
     assert await page.text_content("#node-count") == str(BIG_NODES)
     rendered = await page.locator("li.node").count()
     assert 1 < rendered < 1_000, "children are built when opened, not all at once"
-    # expand and collapse the root's first child
+    # a branch off the best path starts closed, with no children built; it opens and closes
     tree = load_tree(big_trace)
-    first = next(c for c in tree.root.children if tree.nodes[c].children)
-    row = page.locator(f"li.node[data-node='{first}']")
-    if await row.locator(":scope > ul.kids").count() and await row.locator(":scope > ul.kids").is_visible():
-        await row.locator(":scope > .row > .toggle").click()
-    await row.locator(":scope > .row > .toggle").click()
-    kids = row.locator(":scope > ul.kids > li.node")
-    assert await kids.count() == min(100, len(tree.nodes[first].children))
-    await row.locator(":scope > .row > .toggle").click()
-    assert not await row.locator(":scope > ul.kids").is_visible()
+    best = set(tree.best_path())
+    branch = next(c for c in tree.root.children if tree.nodes[c].children and c not in best)
+    item = page.locator(f"li.node[data-node='{branch}']")
+    toggle = item.locator(":scope > .row > .toggle")
+    assert await item.locator(":scope > ul.kids").count() == 0
+    await toggle.click()
+    assert await item.locator(":scope > ul.kids > li.node").count() == min(100, len(tree.nodes[branch].children))
+    await toggle.click()
+    assert not await item.locator(":scope > ul.kids").is_visible()
     # jump to the deepest node: its ancestors open and its details show
     deepest = max(tree.nodes.values(), key=lambda n: (n.depth, n.id))
     await page.fill("#goto", str(deepest.id))
