@@ -1,0 +1,192 @@
+"""BFCL multi-turn runs: one controller, one budget of LLM calls per task, BFCL's verdict per task.
+
+Rows are appended to a JSONL file as each task finishes (a re-run skips finished tasks, as the
+coding eval does). The verdict is BFCL's multi-turn checker on the calls of the path the search
+returns; a search that "finished" (answered every turn) may still fail it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm_evaluator import LLMSelfEvaluator
+from treeagent.agents.tools.policy import Mode, ToolPolicy
+from treeagent.coding.evaluation import read_results
+from treeagent.environments.base import Task
+from treeagent.environments.tools.bfcl import BFCLEnv, call_strings, judge
+from treeagent.environments.tools.env import ToolState
+from treeagent.search import DFSDT, BestFirst, Budget, Controller, SearchResult
+from treeagent.search.react import ReActChain
+
+CONTROLLERS = ("react", "dfsdt", "best_first")
+
+
+class ControllerError(ValueError):
+    """An unknown controller name for the tool suite."""
+
+
+class BFCLSummary(BaseModel):
+    """What a BFCL run measured (one JSON object with `--json`)."""
+
+    controller: str
+    category: str
+    budget_calls: int
+    tasks: int
+    successes: int
+    success_rate: float
+    finished: int
+    llm_calls: int
+    tokens: int
+    wall_s: float
+    resumed: int = 0
+    results: str | None = None
+
+
+def canonical_controller(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    if key not in CONTROLLERS:
+        raise ControllerError(f"unknown controller {name!r} for tool tasks; choose one of: {', '.join(CONTROLLERS)}")
+    return key
+
+
+def build_controller(
+    name: str,
+    llm: LLMClient,
+    budget_calls: int,
+    *,
+    seed: int = 0,
+    width: int | None = None,
+    trace: str | os.PathLike[str] | None = None,
+    mode: Mode = "auto",
+    max_depth: int = 40,
+) -> Controller:
+    """The named controller with the tool policy, on a budget of `budget_calls` LLM calls."""
+    key = canonical_controller(name)
+    budget = Budget(max_llm_calls=budget_calls)
+    common: dict[str, Any] = {"budget": budget, "seed": seed, "trace": trace, "max_depth": max_depth}
+    if key == "react":
+        return ReActChain(ToolPolicy(llm, mode=mode, show_tried=False), **common)
+    if key == "dfsdt":
+        return DFSDT(ToolPolicy(llm, mode=mode), width=width or 3, **common)
+    policy = ToolPolicy(llm, mode=mode, show_tried=False, allow_give_up=False)
+    return BestFirst(policy, LLMSelfEvaluator(llm, votes=1), branching=width or 2, **common)
+
+
+def _config(controller: str, category: str, budget_calls: int, seed: int) -> dict[str, Any]:
+    return {"suite": "bfcl", "controller": controller, "category": category, "budget_calls": budget_calls, "seed": seed}
+
+
+def result_row(result: SearchResult, category: str) -> dict[str, Any]:
+    """One task's row: BFCL's verdict on the returned path, and what the search spent."""
+    step = result.best.step
+    state = step.state if step is not None else None
+    if not isinstance(state, ToolState):
+        verdict: dict[str, Any] = {"valid": False, "error_message": "the search returned no state"}
+        calls: list[list[list[str]]] = []
+    else:
+        verdict = judge(state, category)
+        calls = call_strings(state)
+    s = result.stats
+    return {
+        "id": result.task.id,
+        "success": bool(verdict.get("valid")),
+        "finished": bool(state is not None and state.finished and not state.gave_up),
+        "error_type": verdict.get("error_type"),
+        "stop_reason": result.stop_reason,
+        "llm_calls": s.llm_calls,
+        "tokens": s.tokens,
+        "env_steps": s.env_steps,
+        "nodes": len(result.tree),
+        "failed_nodes": s.failed_nodes,
+        "calls": calls,
+    }
+
+
+def summarise(rows: Sequence[dict[str, Any]], controller: str, category: str, budget_calls: int) -> BFCLSummary:
+    n = len(rows)
+    successes = sum(bool(r["success"]) for r in rows)
+    return BFCLSummary(
+        controller=controller,
+        category=category,
+        budget_calls=budget_calls,
+        tasks=n,
+        successes=successes,
+        success_rate=round(successes / n, 4) if n else 0.0,
+        finished=sum(bool(r["finished"]) for r in rows),
+        llm_calls=sum(int(r["llm_calls"]) for r in rows),
+        tokens=sum(int(r["tokens"]) for r in rows),
+        wall_s=round(sum(float(r["wall_s"]) for r in rows), 3),
+    )
+
+
+async def run_bfcl(
+    tasks: Sequence[Task],
+    *,
+    llm: LLMClient,
+    controller: str = "dfsdt",
+    budget_calls: int = 16,
+    category: str = "multi_turn_base",
+    out: str | os.PathLike[str] | None = None,
+    jobs: int = 1,
+    seed: int = 0,
+    width: int | None = None,
+    traces: str | os.PathLike[str] | None = None,
+    mode: Mode = "auto",
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> BFCLSummary:
+    """Search every task not already in `out`; append one row per task; summarise them all."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    name = canonical_controller(controller)
+    config = _config(name, category, budget_calls, seed)
+    path = Path(out) if out is not None else None
+    done = read_results(path, config) if path is not None else {}
+    ids = {t.id for t in tasks}
+    resumed = [row for tid, row in done.items() if tid in ids]
+    rows: list[dict[str, Any]] = list(resumed)
+    lock = asyncio.Lock()
+    gate = asyncio.Semaphore(jobs)
+    trace_dir = Path(traces) if traces is not None else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if trace_dir is not None:
+        trace_dir.mkdir(parents=True, exist_ok=True)
+    env = BFCLEnv()
+
+    async def one(task: Task) -> None:
+        async with gate:
+            started = time.perf_counter()
+            trace = trace_dir / f"{task.id}.{name}.trace.jsonl" if trace_dir else None
+            ctl = build_controller(name, llm, budget_calls, seed=seed, width=width, trace=trace, mode=mode)
+            result = await ctl.run(env, task)
+            row = {**await asyncio.to_thread(result_row, result, category), "config": config}
+            row["wall_s"] = round(time.perf_counter() - started, 3)
+        async with lock:
+            rows.append(row)
+            if path is not None:
+                await asyncio.to_thread(_append, path, json.dumps(row, ensure_ascii=False) + "\n")
+            if on_result is not None:
+                on_result(row)
+
+    await asyncio.gather(*(one(t) for t in tasks if t.id not in done))
+    order = {t.id: i for i, t in enumerate(tasks)}
+    rows.sort(key=lambda r: order.get(r["id"], len(order)))
+    summary = summarise(rows, name, category, budget_calls)
+    summary.resumed = len(resumed)
+    summary.results = str(path) if path is not None else None
+    return summary
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
