@@ -144,11 +144,17 @@ class LLMClient:
         *,
         n: int = 1,
         sampling: Sampling | None = None,
-        schema: type[BaseModel] | None = None,
+        schema: type[BaseModel] | dict[str, Any] | None = None,
         sink: UsageSink | None = None,
         tag: str = "",
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
     ) -> Completion:
-        """Up to `n` sampled replies to `messages` (exactly n unless the server keeps returning none)."""
+        """Up to `n` sampled replies to `messages` (exactly n unless the server keeps returning none).
+
+        `schema` is a pydantic model or a plain JSON schema; `tools` (OpenAI function specs) and
+        `tool_choice` ask for native tool calls, returned in `Choice.tool_calls`.
+        """
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         sampling = sampling or self.default_sampling
@@ -173,6 +179,8 @@ class LLMClient:
                         schema,
                         sink,
                         tag,
+                        tools,
+                        tool_choice,
                     )
                     for size, offset in zip(sizes, offsets, strict=True)
                 )
@@ -199,9 +207,11 @@ class LLMClient:
         n: int,
         sampling: Sampling,
         seed: int | None,
-        schema: type[BaseModel] | None,
+        schema: type[BaseModel] | dict[str, Any] | None,
         sink: UsageSink | None,
         tag: str,
+        tools: Sequence[dict[str, Any]] | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
     ) -> tuple[list[Choice], Usage]:
         params: dict[str, Any] = {
             "messages": list(messages),
@@ -220,6 +230,10 @@ class LLMClient:
                 params["top_logprobs"] = sampling.top_logprobs
         if schema is not None and self.config.structured_outputs:
             params["response_format"] = schema_format(schema)
+        if tools:
+            params["tools"] = list(tools)
+            if tool_choice is not None:
+                params["tool_choice"] = tool_choice
         key = request_key(params)
         started = time.perf_counter()
         raw = self.cassette.lookup(key) if self.cassette is not None else None

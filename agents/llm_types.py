@@ -63,6 +63,8 @@ class Choice:
     #: sum of the sampled tokens' log-probabilities, when requested and returned.
     logprob: float | None = None
     tokens: int | None = None
+    #: native tool calls of the reply (OpenAI `tool_calls`: {"id", "type", "function": {"name", "arguments"}}).
+    tool_calls: list[dict[str, Any]] | None = None
     #: the sampled tokens one by one, when logprobs were requested (move priors read the alternatives).
     token_logprobs: list[TokenLogprob] | None = None
 
@@ -95,8 +97,11 @@ class LLMStats:
     by_tag: dict[str, int] = field(default_factory=dict)
 
 
-def schema_format(schema: type[BaseModel]) -> dict[str, Any]:
-    """The `response_format` that makes the server decode JSON valid for `schema`."""
+def schema_format(schema: type[BaseModel] | dict[str, Any]) -> dict[str, Any]:
+    """The `response_format` that makes the server decode JSON valid for `schema` (a model or a JSON schema)."""
+    if isinstance(schema, dict):
+        name = str(schema.get("title") or "Reply")
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
     return {
         "type": "json_schema",
         "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": True},
@@ -129,6 +134,7 @@ def parse_response(raw: dict[str, Any], latency: float) -> tuple[list[Choice], U
                 logprob=logprob,
                 tokens=tokens,
                 token_logprobs=per_token,
+                tool_calls=message.get("tool_calls") or None,
             )
         )
     usage_raw = raw.get("usage") or {}
