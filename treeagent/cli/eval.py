@@ -46,6 +46,7 @@ def eval_(
         str, typer.Option(help="miniwob: greedy, best-first, dfsdt, mcts or beam (instead of --solver)")
     ] = "best-first",
     episodes: Annotated[int, typer.Option(min=1, help="miniwob: seeds per task (seed, seed+1, ...)")] = 1,
+    category: Annotated[str, typer.Option(help="bfcl: the BFCL category")] = "multi_turn_base",
 ) -> None:
     """Run a solver on a problem set; print pass@1 on the hidden tests and what it cost.
 
@@ -64,6 +65,22 @@ def eval_(
             concurrency=concurrency,
             limit=limit,
             out=out,
+            traces=traces,
+            base_url=base_url,
+            as_json=as_json,
+        )
+    if source == "bfcl":
+        from treeagent.tools.cli_eval import eval_bfcl
+
+        return eval_bfcl(
+            category=category,
+            controller=controller,
+            budget_calls=budget_calls,
+            limit=limit,
+            jobs=jobs,
+            out=out,
+            seed=seed,
+            width=width,
             traces=traces,
             base_url=base_url,
             as_json=as_json,
