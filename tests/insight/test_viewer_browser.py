@@ -10,8 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.insight.conftest import BIG_NODES, line_count, torn_copy
+from tests.insight.markup_env import INJECTION, MarkupEnv
+from treeagent.agents.heuristics import EnvReward, UniformPolicy
 from treeagent.cli.main import app
-from treeagent.search import read_records
+from treeagent.environments.base import Task
+from treeagent.search import BestFirst, read_records
 from treeagent.search.trace_tree import load_tree
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -129,4 +132,25 @@ async def test_unfinished_trace_with_a_torn_line_opens(
     await _select(page, 0)
     observation = load_tree(mcts_trace).root.observation
     assert await page.text_content("#details pre.observation") == observation
+    assert opened.errors == []
+
+
+async def test_markup_in_a_trace_is_shown_verbatim_and_never_run(
+    open_page: Callable[[Path], Any], tmp_path: Path
+) -> None:
+    trace = tmp_path / "markup.jsonl"
+    controller = BestFirst(UniformPolicy(), EnvReward(), branching=3, max_depth=2, trace=trace)
+    task = Task(id="markup <i>task</i>", prompt="<h1>reach depth two</h1>")
+    result = await controller.run(MarkupEnv(), task)
+    assert result.solved
+    opened = await open_page(_view(trace, tmp_path / "markup.html"))
+    page = opened.page
+    assert await page.evaluate("typeof window.injected") == "undefined"
+    assert "markup <i>task</i>" in (await page.text_content("#title") or "")
+    injected = next(n for n in result.tree if n.action == INJECTION)
+    await _select(page, injected.id)
+    cells = await page.locator("#details table td").all_text_contents()
+    assert cells[cells.index("action") + 1] == INJECTION
+    assert await page.text_content("#details pre.observation") == f"<p>{INJECTION}</p>"
+    assert await page.evaluate("typeof window.injected") == "undefined"
     assert opened.errors == []
