@@ -19,7 +19,7 @@ from treeagent.cli.main import app
 from treeagent.environments.games.openspiel import OpenSpielEnv
 from treeagent.game_records import read_jsonl
 
-pytestmark = pytest.mark.llm
+pytestmark = [pytest.mark.llm, pytest.mark.asyncio(loop_scope="session")]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "games_llm_mcts.py"
 
 
