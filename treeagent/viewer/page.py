@@ -21,7 +21,7 @@ CHART_POINTS = 400
 
 
 def _asset(name: str) -> str:
-    return files("treeagent.viewer").joinpath("assets", name).read_text(encoding="utf-8")
+    return files("treeagent.viewer").joinpath(name).read_text(encoding="utf-8")
 
 
 def _round(value: float | None) -> float | None:
