@@ -60,7 +60,7 @@ class GameLLMPolicy:
     attempts: requests per position before giving up on the model naming a legal move.
     logprobs: ask for token log-probabilities (top `top_logprobs`, at most 20 on vLLM).
     uniform_mix: share of uniform prior mixed in (exploration in PUCT; 0 keeps the model's priors).
-    max_tokens: reply length; by default enough for the longest legal move name plus one token.
+    max_tokens: reply length; by default as many tokens as the longest legal move name has characters.
     """
 
     def __init__(
@@ -138,7 +138,9 @@ class GameLLMPolicy:
         legal = list(names.values())
         messages = move_messages(notation, state, env.game.new_initial_state())
         longest = max((len(n) for n in names), default=1)
-        max_tokens = self.max_tokens or min(16, longest + 1)
+        # each token spells at least one character: `longest` tokens can name any legal move, and no
+        # more lets a reply run on past a one-character move ("1" then "2": no column "12")
+        max_tokens = self.max_tokens or min(16, longest)
         out = MovePrior(priors={}, source="uniform")
         mass: dict[int, float] = {}
         reads = 0
