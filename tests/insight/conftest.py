@@ -50,7 +50,14 @@ def edited_copy(src: Path, dst: Path, line: int, text: str, *, insert: bool = Fa
     """`dst`: `src` with its line number `line` replaced by `text` (or `text` inserted there)."""
     kept = src.read_text().splitlines(keepends=True)
     kept[line - 1 : line - 1 if insert else line] = [text + "\n"]
+    dst.parent.mkdir(parents=True, exist_ok=True)
     dst.write_text("".join(kept))
+    return dst
+
+
+def copied(src: Path, dst: Path) -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(src.read_bytes())
     return dst
 
 

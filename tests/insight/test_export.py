@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.insight.conftest import edited_copy, line_count, torn_copy
+from tests.insight.conftest import copied, edited_copy, line_count, torn_copy
 from treeagent.cli.main import app
 from treeagent.export import PreferencePair, SFTRecord, preference_pairs, sft_records
 from treeagent.search.trace_tree import TraceTree, load_tree
@@ -169,3 +169,25 @@ async def test_bad_input_gets_a_clear_error(command: str, best_first_trace: Path
         fails([str(best_first_trace), "--format", "xml"], "unknown format 'xml'", "sft, preference")
         fails([str(best_first_trace), "--text", "tokens"], "unknown --text 'tokens'")
         fails([str(best_first_trace), "-f", "preference", "--pairs", "some"], "unknown --pairs 'some'")
+
+
+async def test_export_of_several_traces_and_a_folder_of_them(
+    best_first_trace: Path, mcts_trace: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "traces"
+    copied(best_first_trace, folder / "a.jsonl")
+    copied(mcts_trace, folder / "b.jsonl")
+    expected = {
+        "a.jsonl": len(list(sft_records(load_tree(best_first_trace)))),
+        "b.jsonl": len(list(sft_records(load_tree(mcts_trace)))),
+    }
+    from_folder = [SFTRecord.model_validate_json(line) for line in _export(folder, tmp_path / "f.jsonl")]
+    counts = {name: sum(Path(r.source.trace).name == name for r in from_folder) for name in expected}
+    assert counts == expected and all(expected.values())
+    result = runner.invoke(app, ["export", str(folder / "a.jsonl"), str(folder / "b.jsonl"), "-o", str(tmp_path / "g")])
+    assert result.exit_code == 0, result.output
+    assert _read_lines(tmp_path / "g") == _read_lines(tmp_path / "f.jsonl")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = runner.invoke(app, ["export", str(empty)])
+    assert refused.exit_code == 2 and "no *.jsonl trace files" in " ".join(refused.output.split())

@@ -1,12 +1,14 @@
-"""`treeagent export TRACE --format sft|preference`: training data from a search tree, as JSONL."""
+"""`treeagent export TRACE... --format sft|preference`: training data from search trees, as JSONL."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import typer
+from pydantic import BaseModel
 
 from treeagent.cli.common import UserError, err_console, user_errors
 from treeagent.search.trace import TraceError
@@ -14,9 +16,23 @@ from treeagent.search.trace import TraceError
 FORMATS = ("sft", "preference")
 
 
+def trace_files(paths: list[Path]) -> list[Path]:
+    """The trace files named: files as given, folders as the *.jsonl files in them (eval's --traces)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.jsonl"))
+            if not found:
+                raise UserError(f"{path} is a folder with no *.jsonl trace files in it")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
 @user_errors(TraceError, OSError)
 def export(
-    trace: Annotated[Path, typer.Argument(help="a trace file written by a search (trace=... or --trace)")],
+    traces: Annotated[list[Path], typer.Argument(help="trace files written by searches, or folders of them (*.jsonl)")],
     kind: Annotated[
         str,
         typer.Option("--format", "-f", help="sft: solved trajectories; preference: sibling (chosen, rejected) pairs"),
@@ -29,7 +45,7 @@ def export(
     min_margin: Annotated[float, typer.Option(min=0.0, help="preference: least value gap of a pair (exclusive)")] = 0.0,
     min_visits: Annotated[int, typer.Option(min=0, help="preference: least MCTS visits of a sibling")] = 0,
 ) -> None:
-    """Write the last run in TRACE as training data, one JSON object a line.
+    """Write the last run of each TRACE as training data, one JSON object a line.
 
     The schema is the pydantic models in treeagent.export.schema (SFTRecord, PreferencePair).
     """
@@ -43,16 +59,24 @@ def export(
         raise UserError(f"unknown --text {text!r}; choose reply or action")
     if pairs not in ("best", "all"):
         raise UserError(f"unknown --pairs {pairs!r}; choose best or all")
-    tree = load_tree(trace)
-    records: Any
     step_text = cast(StepText, text)
-    if kind == "sft":
-        records = sft_records(tree, step_text=step_text)
-    else:
-        records = preference_pairs(
-            tree, pairing=cast(Pairing, pairs), min_margin=min_margin, min_visits=min_visits, step_text=step_text
-        )
-    lines = [record.model_dump_json() for record in records]
+    files = trace_files(traces)
+    trees = [load_tree(path) for path in files]  # every file is checked before anything is written
+
+    def records() -> Iterator[BaseModel]:
+        for tree in trees:
+            if kind == "sft":
+                yield from sft_records(tree, step_text=step_text)
+            else:
+                yield from preference_pairs(
+                    tree,
+                    pairing=cast(Pairing, pairs),
+                    min_margin=min_margin,
+                    min_visits=min_visits,
+                    step_text=step_text,
+                )
+
+    lines = [record.model_dump_json() for record in records()]
     body = "".join(line + "\n" for line in lines)
     if out is None:
         sys.stdout.write(body)
@@ -61,5 +85,7 @@ def export(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(body, encoding="utf-8")
     where = str(out) if out is not None else "stdout"
-    note = "" if tree.finished else " (the run is unfinished: its trace has no end record yet)"
-    err_console.print(f"wrote {len(lines)} {kind} records to {where}{note}", highlight=False)
+    unfinished = sum(not tree.finished for tree in trees)
+    note = f" ({unfinished} unfinished run{'s' if unfinished > 1 else ''}: no end record yet)" if unfinished else ""
+    source = f"{len(trees)} traces" if len(trees) > 1 else str(files[0])
+    err_console.print(f"wrote {len(lines)} {kind} records from {source} to {where}{note}", highlight=False)
