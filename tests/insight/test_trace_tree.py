@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.insight.conftest import edited_copy, line_count, torn_copy, write_file
+from treeagent.agents.llm_client import capped_messages
 from treeagent.search import TraceError, TraceWriter, read_records
 from treeagent.search.trace_tree import load_tree
 
@@ -104,3 +105,13 @@ async def test_empty_missing_and_rootless_traces(tmp_path: Path) -> None:
     started = write_file(tmp_path / "started.jsonl", json.dumps(run) + "\n")
     with pytest.raises(TraceError, match="no root node yet"):
         load_tree(started)
+
+
+async def test_long_prompts_keep_their_head_and_tail_in_the_trace() -> None:
+    long = "A" * 9_000 + "MIDDLE" + "Z" * 9_000
+    short = {"role": "system", "content": "be brief"}
+    kept = capped_messages([short, {"role": "user", "content": long}], limit=1_000)
+    assert kept[0] == short
+    text = kept[1]["content"]
+    assert text.startswith("A" * 500) and text.endswith("Z" * 500) and "MIDDLE" not in text
+    assert f"[... {len(long) - 1_000} characters cut ...]" in text and len(text) < 1_100
