@@ -84,7 +84,7 @@ def compare(
         controllers=_names(controllers),
         budgets=parse_budget_levels(budget),
         tasks=_tasks(env, tasks, limit),
-        policy=policy,  # type: ignore[arg-type]
+        policy=policy,
         evaluator=evaluator,
         knobs=_parse_knobs(knob),
         seed=seed,

@@ -106,8 +106,9 @@ def search_graph(
     with `builder.add_node("search", search_graph(...))`, or invoke it on its own."""
     from langgraph.graph import END, START, StateGraph
 
+    node: Any = search_node(env, controller, **options)  # typed for any state mapping
     builder = StateGraph(state_schema)
-    builder.add_node("search", search_node(env, controller, **options))
+    builder.add_node("search", node)
     builder.add_edge(START, "search")
     builder.add_edge("search", END)
     return builder.compile(name=name)
@@ -181,22 +182,20 @@ class LangGraphPolicy:
 
         env = view.env
         seen = {env.action_key(a) for a in view.tried}
-        out: list[Proposal] = []
+        valid: list[Proposal] = []
+        errors: list[Proposal] = []
         for item in items:
             raw, prior = (item.get("action"), item.get("prior")) if isinstance(item, Mapping) else (item, None)
             try:
                 action = LLMPolicy._to_env_action(view, raw)
             except Exception as exc:  # not an action of this environment: a failed child, the search goes on
-                out.append(Proposal(error=f"not a valid action: {exc}", text=str(raw)))
+                errors.append(Proposal(error=f"not a valid action: {exc}", text=str(raw)))
                 continue
             key = env.action_key(action)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(Proposal(action=action, prior=None if prior is None else float(prior), text=str(raw)))
-            if sum(p.error is None for p in out) >= k:
-                break
-        return out
+            if key not in seen and len(valid) < k:
+                seen.add(key)
+                valid.append(Proposal(action=action, prior=None if prior is None else float(prior), text=str(raw)))
+        return valid + errors  # as the LLM policy orders them: the controller keeps the first k
 
 
 def result_of(state: Mapping[str, Any], result_key: str = "search") -> SearchResult | None:

@@ -1,0 +1,29 @@
+"""Fixtures for the integration tests: the live model server (`@pytest.mark.llm` tests) and one
+local Ray instance per session, started here (Ray takes ~10-20 s to start on this machine)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def live_base_url() -> AsyncIterator[str]:
+    """The live server: TREEAGENT_BASE_URL, else one on the default port, else an embedded one."""
+    from treeagent.agents.vllm_server import serve_or_connect
+
+    async with serve_or_connect() as server:
+        yield server.base_url
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> Iterator[str]:
+    """A local Ray instance (2 CPUs, no dashboard, a small object store) for the whole session;
+    its address, for commands that connect with --ray ADDRESS."""
+    pytest.importorskip("ray", reason="the Ray tests need `ray`: pip install 'treeagent[integrations]'")
+    from treeagent.scaleout import ray_cluster
+
+    with ray_cluster("local", num_cpus=2) as address:
+        yield address
