@@ -97,6 +97,8 @@ class WebEnv(Environment[WebState, WebAction]):
     replay_irreversible: allow replaying flagged actions of user tasks (MiniWoB pages always may).
     spare_starts: start pages per task kept warm in the background, so a restore by replay from
         the start does not wait for a new context and a page load.
+    verify_live: re-read a live page before acting on it; if it changed on its own since it was
+        recorded, it is replayed instead of used.
     """
 
     name: ClassVar[str] = "web"
@@ -115,6 +117,7 @@ class WebEnv(Environment[WebState, WebAction]):
         checks: dict[str, Check] | None = None,
         replay_irreversible: bool = False,
         spare_starts: int = 1,
+        verify_live: bool = True,
     ) -> None:
         self.browser = browser or Browser()
         self._own_browser = browser is None
@@ -130,6 +133,7 @@ class WebEnv(Environment[WebState, WebAction]):
         self._goals: dict[str, str] = {}
         self.crashes = 0
         self.spare_starts = spare_starts
+        self.verify_live = verify_live
         self.spare_hits = 0
         self._spares: dict[str, list[LivePage]] = {}
         self._filling: dict[str, int] = {}
@@ -329,7 +333,17 @@ class WebEnv(Environment[WebState, WebAction]):
             await settle(live, self.settle_ms, self.action_timeout_s)
             return (await live.observe(self.max_obs_chars)).fingerprint
 
-        return await self.pool.restore(state.prefix_keys(), state.prints, self.browser.generation, fresh, replay_one)
+        async def verify(live: LivePage) -> str:
+            return (await live.observe(self.max_obs_chars)).fingerprint
+
+        return await self.pool.restore(
+            state.prefix_keys(),
+            state.prints,
+            self.browser.generation,
+            fresh,
+            replay_one,
+            verify if self.verify_live else None,
+        )
 
     # -- text, actions ---------------------------------------------------------------------------
     def render(self, state: WebState) -> str:
@@ -364,19 +378,27 @@ class WebEnv(Environment[WebState, WebAction]):
         return text
 
     def legal_actions(self, state: WebState) -> list[WebAction] | None:
+        """The plausible actions, controls first: clicks on interactive elements, typing the goal's
+        quoted strings into fields, choosing options, then clicks on plain text (menus, trees)."""
         if not self.listed_actions:
             return None
         if state.done:
             return []
         wanted = [a or b for a, b in _QUOTED.findall(state.goal)]
-        actions: list[WebAction] = []
+        controls: list[WebAction] = []
+        texts: list[WebAction] = []
         for e in state.elements:
-            if e.role in _CLICKABLE and (e.role != "StaticText" or len(e.name) <= 60):
-                actions.append(WebAction(kind="click", id=e.id))
+            if e.role == "StaticText":
+                if len(e.name) <= 60:
+                    texts.append(WebAction(kind="click", id=e.id))
+                continue
+            if e.role in _CLICKABLE:
+                controls.append(WebAction(kind="click", id=e.id))
             if e.editable:
-                actions.extend(WebAction(kind="type", id=e.id, text=w) for w in wanted)
+                controls.extend(WebAction(kind="type", id=e.id, text=w) for w in wanted)
             if e.options:
-                actions.extend(WebAction(kind="select", id=e.id, text=o) for o in e.options)
+                controls.extend(WebAction(kind="select", id=e.id, text=o) for o in e.options)
+        actions = controls + texts
         if self._tasks.get(state.task_id, Task(id="x")).data.get("site") == "url":
             actions.append(WebAction(kind="stop", text=""))
         return actions[:200]
@@ -398,6 +420,7 @@ class WebEnv(Environment[WebState, WebAction]):
             "replayed_actions": s.replayed_actions,
             "fresh_starts": s.fresh_starts,
             "evictions": s.evictions,
+            "drifted": s.drifted,
             "spare_hits": self.spare_hits,
             "browser_crashes": self.crashes,
             "browser_restarts": self.browser.restarts,

@@ -30,6 +30,7 @@ class PoolStats:
     fresh_starts: int = 0
     evictions: int = 0
     stale: int = 0
+    drifted: int = 0
 
 
 class StatePool:
@@ -84,17 +85,23 @@ class StatePool:
         generation: int,
         fresh: Callable[[], Awaitable[LivePage]],
         replay_one: Callable[[LivePage, int], Awaitable[str]],
+        verify: Callable[[LivePage], Awaitable[str]] | None = None,
     ) -> LivePage:
         """A live page at the state whose path prefixes have keys `prefix_keys` (root first).
 
         `prints[i]` is the fingerprint recorded after i actions; `replay_one(page, i)` applies the
         i-th action (0-based) and returns the new fingerprint; `fresh()` opens the start page.
+        With `verify`, a live page is re-read first: one that changed on its own since it was
+        recorded (a timer, a late script) is dropped and the state is replayed instead.
         """
         target = len(prefix_keys) - 1
         live = self.take(prefix_keys[target], generation)
         if live is not None:
-            self.stats.hits += 1
-            return live
+            if verify is None or await verify(live) == prints[target]:
+                self.stats.hits += 1
+                return live
+            self.stats.drifted += 1
+            await live.close()
         start = -1
         for depth in range(target - 1, -1, -1):
             live = self.take(prefix_keys[depth], generation)

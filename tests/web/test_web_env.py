@@ -151,6 +151,18 @@ async def test_a_page_that_differs_after_replay_fails_loudly(env: WebEnv, pages:
     assert "Step 2" in more.observation
 
 
+async def test_a_live_page_that_changed_on_its_own_is_replayed_not_used(env: WebEnv, pages: StaticServer) -> None:
+    root = await env.reset(url_task(pages.url("steps.html"), "drift", task_id="drift"))
+    added = await act(env, root, f"click({element(root.state, 'button', 'Add A')})")
+    # the live page changes behind the search's back (a timer, a late script would do this)
+    live = env.pool._pages[added.state.key()]
+    await live.page.evaluate("() => { document.getElementById('count').textContent = 'Changed later'; }")
+    drifted = env.pool.stats.drifted
+    after = await act(env, added, f"click({element(root.state, 'button', 'Add B')})")
+    assert env.pool.stats.drifted == drifted + 1
+    assert "Step 2" in after.observation and "Changed later" not in after.observation
+
+
 async def test_pool_is_bounded_and_evicted_states_come_back_by_replay(browser: Browser, pages: StaticServer) -> None:
     env = WebEnv(browser=browser, max_live=2, settle_ms=10, spare_starts=0)
     try:
