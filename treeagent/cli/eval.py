@@ -47,6 +47,9 @@ def eval_(
     ] = "best-first",
     episodes: Annotated[int, typer.Option(min=1, help="miniwob: seeds per task (seed, seed+1, ...)")] = 1,
     category: Annotated[str, typer.Option(help="bfcl: the BFCL category")] = "multi_turn_base",
+    ray: Annotated[
+        str | None, typer.Option("--ray", help="spread the problems over Ray: HOST:PORT, or 'local' to start one")
+    ] = None,
 ) -> None:
     """Run a solver on a problem set; print pass@1 on the hidden tests and what it cost.
 
@@ -91,9 +94,27 @@ def eval_(
         raise SolverError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
     problems = load_problems(source, limit)
     results = out or Path("runs") / f"eval-{_slug(source)}-{solver}-{budget_calls}.jsonl"
-    summary = asyncio.run(
-        _eval(problems, solver, budget_calls, results, jobs, width, concurrency, seed, early_stop, traces, base_url)
-    )
+    if ray is not None:
+        from treeagent.scaleout_eval import eval_on_ray
+
+        summary = eval_on_ray(
+            ray,
+            problems,
+            source,
+            solver=solver,
+            budget_calls=budget_calls,
+            out=results,
+            base_url=base_url,
+            width=width,
+            concurrency=concurrency,
+            seed=seed,
+            early_stop=early_stop,
+            traces=traces,
+        )
+    else:
+        summary = asyncio.run(
+            _eval(problems, solver, budget_calls, results, jobs, width, concurrency, seed, early_stop, traces, base_url)
+        )
     _report(summary)
     if as_json:
         typer.echo(

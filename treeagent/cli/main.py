@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from treeagent.cli.compare import compare
 from treeagent.cli.eval import eval_
 from treeagent.cli.export import export
 from treeagent.cli.play import play
@@ -37,4 +38,5 @@ app.command("solve")(solve)
 app.command("eval")(eval_)
 app.command("view")(view)
 app.command("export")(export)
+app.command("compare")(compare)
 app.add_typer(web_app, name="web")
