@@ -165,7 +165,10 @@ async def test_bad_input_gets_a_clear_error(command: str, best_first_trace: Path
     fails([str(orphan)], "orphan.jsonl:5:", "names node 4000")
     other = edited_copy(best_first_trace, tmp_path / "notes.txt", 1, '{"hello": "world"}')
     fails([str(other)], "notes.txt:1:", "not a treeagent trace record")
+    if command == "view":
+        fails([str(garbage), "-o", str(garbage)], "would overwrite the trace")
     if command == "export":
+        fails([str(garbage), "-o", str(garbage)], "is one of the traces being exported")
         fails([str(best_first_trace), "--format", "xml"], "unknown format 'xml'", "sft, preference")
         fails([str(best_first_trace), "--text", "tokens"], "unknown --text 'tokens'")
         fails([str(best_first_trace), "-f", "preference", "--pairs", "some"], "unknown --pairs 'some'")

@@ -61,6 +61,8 @@ def export(
         raise UserError(f"unknown --pairs {pairs!r}; choose best or all")
     step_text = cast(StepText, text)
     files = trace_files(traces)
+    if out is not None and out.resolve() in {f.resolve() for f in files}:
+        raise UserError(f"--out {out} is one of the traces being exported; write to another file")
     trees = [load_tree(path) for path in files]  # every file is checked before anything is written
 
     def records() -> Iterator[BaseModel]:

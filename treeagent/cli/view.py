@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from treeagent.cli.common import console, user_errors
+from treeagent.cli.common import UserError, console, user_errors
 from treeagent.search.trace import TraceError
 
 
@@ -25,6 +25,8 @@ def view(
     """
     from treeagent.viewer import write_page
 
+    if (out if out is not None else trace.with_suffix(".html")).resolve() == trace.resolve():
+        raise UserError(f"the page would overwrite the trace {trace}; pass -o PAGE.html")
     target, tree = write_page(trace, out)
     state = "finished" if tree.finished else "unfinished"
     console.print(f"wrote [bold]{target}[/] ({len(tree.nodes)} nodes, {len(tree.calls)} LLM calls, {state} run)")
