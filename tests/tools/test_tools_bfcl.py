@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from treeagent.cli.main import app
 from treeagent.environments.tools import ToolAction
 from treeagent.environments.tools.bfcl import BFCLEnv, ground_truth, ground_truth_actions, judge, load_tasks
 from treeagent.environments.tools.env import ToolState
@@ -98,3 +100,10 @@ async def test_sibling_branches_on_bfcl_backends_are_isolated() -> None:
     assert "final_report.pdf" not in after.observation and "previous_report.pdf" in after.observation
     bad = await env.step(into.state, ToolAction.call("mv", source="final_report.pdf"))
     assert bad.info["rejected"] and "destination: Field required" in bad.observation
+
+
+def test_eval_bfcl_refuses_unknown_categories_and_controllers() -> None:
+    bad_category = CliRunner().invoke(app, ["eval", "bfcl", "--category", "simple", "--controller", "dfsdt"])
+    assert bad_category.exit_code == 2 and "unknown BFCL category 'simple'" in bad_category.output
+    bad_controller = CliRunner().invoke(app, ["eval", "bfcl", "--controller", "mcts"])
+    assert bad_controller.exit_code == 2 and "unknown controller 'mcts'" in bad_controller.output

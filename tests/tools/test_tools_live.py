@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm_client import LLMClient, LLMRequestError, Sampling
 from treeagent.cli.main import app
 from treeagent.environments.tools.bfcl import BFCLEnv, load_tasks
 from treeagent.search import read_records
@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_dfsdt_on_bfcl_tasks_with_the_real_model(tools_llm: LLMClient, tmp_path: Path) -> None:
+    probe = [{"type": "function", "function": {"name": "noop", "parameters": {"type": "object", "properties": {}}}}]
+    try:  # does this server do native tool calls? (vLLM needs --enable-auto-tool-choice for it)
+        await tools_llm.complete([{"role": "user", "content": "hi"}], tools=probe, sampling=Sampling(max_tokens=1))
+        refused = False
+    except LLMRequestError:
+        refused = True
     env = BFCLEnv()
     for task in load_tasks("multi_turn_base", limit=2):
         trace = tmp_path / f"{task.id}.jsonl"
@@ -38,7 +44,7 @@ async def test_dfsdt_on_bfcl_tasks_with_the_real_model(tools_llm: LLMClient, tmp
         assert result.stats.llm_calls <= 2
         assert result.stats.expansions >= 1 and len(result.tree) >= 2
         policy: Any = search.policy
-        assert policy.native in (True, False)  # detected from the server's answer to `tools`
+        assert policy.native is (not refused)  # detected from the server's answer to `tools`
         records = list(read_records(trace))
         kinds = [r["type"] for r in records]
         assert kinds[0] == "run" and kinds[-1] == "end"
@@ -68,8 +74,6 @@ def test_eval_bfcl_command_writes_results_and_resumes(tools_base_url: str, tmp_p
     resumed = json.loads(again.output.strip().splitlines()[-1])
     assert resumed["resumed"] == 1 and resumed["llm_calls"] == summary["llm_calls"]
     assert len(out.read_text().splitlines()) == 1
-    bad = CliRunner().invoke(app, [*args[:5], "bogus", *args[6:]])
-    assert bad.exit_code == 2 and "unknown controller 'bogus'" in bad.output
 
 
 def test_the_tools_example_runs_against_the_model(tools_base_url: str) -> None:

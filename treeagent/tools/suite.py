@@ -77,8 +77,12 @@ def build_controller(
         return ReActChain(ToolPolicy(llm, mode=mode, show_tried=False), **common)
     if key == "dfsdt":
         return DFSDT(ToolPolicy(llm, mode=mode), width=width or 3, **common)
+    # The budget is checked before each expansion, and the `branching` evaluations an expansion
+    # starts finish after it: best-first gets that much less, so it ends within `budget_calls` too.
+    branching = width or 2
+    common["budget"] = Budget(max_llm_calls=max(1, budget_calls - branching))
     policy = ToolPolicy(llm, mode=mode, show_tried=False, allow_give_up=False)
-    return BestFirst(policy, LLMSelfEvaluator(llm, votes=1), branching=width or 2, **common)
+    return BestFirst(policy, LLMSelfEvaluator(llm, votes=1), branching=branching, **common)
 
 
 def _config(controller: str, category: str, budget_calls: int, seed: int) -> dict[str, Any]:
@@ -143,7 +147,9 @@ async def run_bfcl(
     mode: Mode = "auto",
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> BFCLSummary:
-    """Search every task not already in `out`; append one row per task; summarise them all."""
+    """Search every task not already in `out`; append one row per task; summarise them all.
+
+    `on_result` sees every row, the resumed ones first."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     name = canonical_controller(controller)
@@ -177,6 +183,9 @@ async def run_bfcl(
             if on_result is not None:
                 on_result(row)
 
+    if on_result is not None:
+        for row in resumed:
+            on_result(row)
     await asyncio.gather(*(one(t) for t in tasks if t.id not in done))
     order = {t.id: i for i, t in enumerate(tasks)}
     rows.sort(key=lambda r: order.get(r["id"], len(order)))
