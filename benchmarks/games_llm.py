@@ -6,7 +6,7 @@ and the model's internal search at the external search's token budget, in one ru
 Arms, each playing `--games` games (sides alternate) against OpenSpiel's Python MCTSBot with
 `--opponent-simulations` simulations and random rollouts:
   (a) model alone: one request per position, never an illegal move (retries, then its prior);
-  (b) uniform-mcts: treeagent's PUCT MCTS, uniform priors, one random rollout per leaf;
+  (b) uniform-mcts: treeagent's PUCT MCTS, uniform priors, one random rollout per leaf, 4 at once;
   (c) llm-mcts: the same search and rollouts, with the model's priors (logprobs, 25% uniform mixed in);
   (d) internal: the model writes a linearised search tree, with as many tokens per move as (c)
       used (prompt + completion), capped by `--internal-max-tokens` of generation.
@@ -85,7 +85,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         )
         rows["mcts_uniform"] = await arm(
             "mcts uniform",
-            uniform_mcts_player(simulations=args.simulations, seed=args.seed),
+            uniform_mcts_player(simulations=args.simulations, seed=args.seed, concurrency=4),
             args.games,
             args.opponent_simulations,
             args.seed,

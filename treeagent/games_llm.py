@@ -191,7 +191,9 @@ def llm_mcts_player(
     )
 
 
-def uniform_mcts_player(*, simulations: int, exploration: float = 1.5, rollouts: int = 1, seed: int = 0) -> PUCTPlayer:
+def uniform_mcts_player(
+    *, simulations: int, exploration: float = 1.5, rollouts: int = 1, seed: int = 0, concurrency: int = 1
+) -> PUCTPlayer:
     """The same PUCT search and rollouts as `llm_mcts_player`, with uniform priors (no model)."""
     return PUCTPlayer(
         UniformPolicy(),
@@ -199,6 +201,7 @@ def uniform_mcts_player(*, simulations: int, exploration: float = 1.5, rollouts:
         simulations=simulations,
         name=f"uniform-mcts({simulations})",
         exploration=exploration,
+        concurrency=concurrency,
         seed=seed,
     )
 
