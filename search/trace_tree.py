@@ -17,93 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from treeagent.search.trace import TraceError, numbered_records
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    #: seconds since the writer opened (traces written before timestamps have none)
-    t: float | None = None
-
-
-class RunRecord(_Record):
-    controller: str
-    task: dict[str, Any]
-    env: str = ""
-    seed: int = 0
-    config: dict[str, Any] = Field(default_factory=dict)
-    resumed: bool = False
-    time: str = ""
-
-
-class NodeRecord(_Record):
-    id: int = Field(ge=0)
-    parent: int | None
-    depth: int = Field(default=0, ge=0)
-    action: Any = None
-    text: str | None = ""
-    mover: int | None = None
-    prior: float | None = None
-    status: str = "open"
-    error: str | None = None
-    give_up: bool = False
-    reward: float | None = None
-    terminal: bool | None = None
-    returns: list[float] | None = None
-    observation: str | None = None
-
-
-class ExpandRecord(_Record):
-    node: int
-    proposals: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class ValueRecord(_Record):
-    node: int
-    value: float
-
-
-class LLMRecord(_Record):
-    node: int | None = None
-    tag: str = ""
-    n: int = 1
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    latency_s: float = 0.0
-    finish_reasons: list[str | None] = Field(default_factory=list)
-    texts: list[str] = Field(default_factory=list)
-    messages: list[dict[str, Any]] | None = None
-    replayed: bool = False
-
-
-class LessonRecord(_Record):
-    node: int | None = None
-    text: str
-
-
-class EndRecord(_Record):
-    solved: bool
-    stop_reason: str
-    best: int | None = None
-    best_path: list[int] = Field(default_factory=list)
-    stats: dict[str, Any] = Field(default_factory=dict)
-    visits: list[tuple[int, int, float, float | None]] = Field(default_factory=list)
-    nodes: int | None = None
-
-
-_MODELS: dict[str, type[_Record]] = {
-    "run": RunRecord,
-    "node": NodeRecord,
-    "expand": ExpandRecord,
-    "value": ValueRecord,
-    "llm": LLMRecord,
-    "lesson": LessonRecord,
-    "end": EndRecord,
-}
+from treeagent.search.trace_records import (
+    RECORD_MODELS,
+    EndRecord,
+    ExpandRecord,
+    LessonRecord,
+    LLMRecord,
+    NodeRecord,
+    RunRecord,
+    ValueRecord,
+)
 
 
 @dataclass(slots=True)
@@ -303,7 +229,7 @@ class _Builder:
 
     def add(self, number: int, raw: dict[str, Any]) -> None:
         kind = raw["type"]
-        model = _MODELS.get(kind)
+        model = RECORD_MODELS.get(kind)
         if model is None:
             return
         try:
