@@ -54,7 +54,10 @@ def ray_cluster(address: str, *, num_cpus: int | None = None) -> Iterator[str]:
     process is reused and left open."""
     ray = _ray()
     if ray.is_initialized():
-        yield str(ray.get_runtime_context().gcs_address)
+        current = str(ray.get_runtime_context().gcs_address)
+        if address not in (RAY_LOCAL, current):
+            raise ScaleOutError(f"this process is already connected to the Ray cluster at {current}, not {address}")
+        yield current
         return
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     if address == RAY_LOCAL:
