@@ -249,7 +249,7 @@
     const limits = data.limits || {};
     const series = [
       ["expansions", 1, limits.max_expansions, "#3558a8"],
-      ["nodes", 2, limits.max_env_steps, "#11763a"],
+      ["nodes", 2, null, "#11763a"],
       ["evaluations", 3, null, "#8a6d00"],
       ["LLM calls", 4, limits.max_llm_calls, "#b3261e"],
       ["tokens", 5, limits.max_tokens, "#6b4fa0"],
