@@ -141,6 +141,13 @@ class HexNotation(Notation):
         super().__init__(game)
         self.title = "Hex"
 
+    def board(self, state: Any) -> str:
+        """OpenSpiel's rhombus with the column letters above it and each row's number before it."""
+        rows = [row.rstrip() for row in str(state).rstrip("\n").splitlines()]
+        width = len(rows[0].split()) if rows else 0
+        header = "   " + " ".join(chr(ord("a") + i) for i in range(width))
+        return "\n".join([header, *(f"{i + 1:>2} {row}" for i, row in enumerate(rows))])
+
     def player_name(self, player: int) -> str:
         return "x" if player == 0 else "o"
 

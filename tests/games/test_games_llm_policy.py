@@ -73,8 +73,11 @@ async def test_notation_names_legal_moves_and_finds_them_in_free_text() -> None:
     _, state = await position("tic_tac_toe", [4])
     assert notation_for("tic_tac_toe").find(state, "square 5") is None  # taken
     assert notation_for("tic_tac_toe").find(state, "square 9") == 8
-    _, state = await position("hex", [])
-    assert notation_for("hex").find(state, "c3") == notation_for("hex").move_names(state)["c3"]
+    _, state = await position("hex", ["c3"])
+    hex_ = notation_for("hex")
+    assert hex_.find(state, "c3") is None and hex_.find(state, "d4") == hex_.move_names(state)["d4"]
+    lines = hex_.board(state).splitlines()
+    assert lines[0].split() == list("abcdefghijk") and lines[3].startswith(" 3") and "x" in lines[3]
 
 
 # -- legality ------------------------------------------------------------------------------------
