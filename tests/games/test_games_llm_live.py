@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 pytest.importorskip("pyspiel")
 
@@ -19,11 +20,11 @@ from treeagent.cli.main import app
 from treeagent.environments.games.openspiel import OpenSpielEnv
 from treeagent.game_records import read_jsonl
 
-pytestmark = [pytest.mark.llm, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.llm
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "games_llm_mcts.py"
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def games_base_url() -> AsyncIterator[str]:
     async with serve_or_connect() as server:
         yield server.base_url
@@ -37,6 +38,7 @@ def load_example() -> object:
     return module
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_llm_mcts_plays_a_full_connect_four_game_against_random(games_base_url: str, tmp_path: Path) -> None:
     example = load_example()
     out = tmp_path / "games.jsonl"
