@@ -1,7 +1,7 @@
 """The same-budget comparison harness: several controllers, the same tasks, model and budgets.
 
 A comparison is a grid of cells (budget level x controller x task). Each cell is one search, run
-by `run_cell`, a function from a JSON spec to a JSON row, so the grid runs the same here or spread
+by `compare_cells.run_cell`, a function from a JSON spec to a JSON row, so the grid runs the same here or spread
 over Ray (`treeagent.scaleout`). Rows are appended to a JSONL file as they land (a re-run skips
 the cells already there); `summarise` folds them into one row per (controller, budget level):
 success rate, LLM calls, tokens, expansions and wall time; `plot` draws success against budget.
@@ -18,7 +18,6 @@ import asyncio
 import inspect
 import json
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -174,100 +173,6 @@ def cell_key(spec: dict[str, Any]) -> str:
     return f"{spec['level']}|{spec['controller']}|{spec['task']}"
 
 
-async def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
-    """One search of one cell; its row: solved, spending, wall time (a JSON object)."""
-    started = time.perf_counter()
-    if is_coding_env(spec["env"]):
-        row = await _coding_cell(spec)
-    else:
-        row = await _search_cell(spec)
-    return {
-        "key": cell_key(spec),
-        "controller": spec["controller"],
-        "level": spec["level"],
-        "budget": spec["budget"],
-        **row,
-        "cell_s": round(time.perf_counter() - started, 3),
-    }
-
-
-async def _search_cell(spec: dict[str, Any]) -> dict[str, Any]:
-    from treeagent.cli.run import _agents
-    from treeagent.registry import make
-
-    text = spec["task"]
-    env, task = make(spec["env"], None, text) if text.lstrip().startswith("{") else make(spec["env"], text)
-    name = spec["controller"]
-    async with _agents(spec["policy"], spec["evaluator"], spec.get("base_url")) as (policy, evaluator):
-        controller = CONTROLLERS[name](
-            policy,
-            evaluator,
-            budget=Budget(**spec["budget"]),
-            seed=spec["seed"],
-            concurrency=spec["concurrency"],
-            **knobs_for(name, spec["knobs"]),
-        )
-        try:
-            result = await controller.run(env, task)
-        finally:
-            await env.close()
-    s = result.stats
-    return {
-        "task": task.id,
-        "solved": result.solved,
-        "stop_reason": result.stop_reason,
-        "best_actions": result.best_texts,
-        "expansions": s.expansions,
-        "env_steps": s.env_steps,
-        "llm_calls": s.llm_calls,
-        "tokens": s.tokens,
-        "nodes": len(result.tree),
-        "wall_s": s.wall_seconds,
-    }
-
-
-async def _coding_cell(spec: dict[str, Any]) -> dict[str, Any]:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
-    from treeagent.coding.solve import asolve_code
-    from treeagent.environments.code import load_problems
-    from treeagent.sandbox import ProcessSandbox
-
-    problem = load_problems(coding_source(spec["env"]), ids=[spec["task"]])[0]
-    budget = spec["budget"]
-    config = LLMConfig.load(base_urls=spec.get("base_url"))
-    async with LLMClient(config) as llm, ProcessSandbox(workers=1, uid_base=sandbox_uid_base()) as sandbox:
-        solution = await asolve_code(
-            problem,
-            solver=spec["controller"],
-            budget_calls=int(budget["max_llm_calls"]),
-            max_seconds=budget.get("max_seconds"),
-            concurrency=spec["concurrency"],
-            seed=spec["seed"],
-            llm=llm,
-            sandbox=sandbox,
-        )
-    s = solution.result.stats
-    return {
-        "task": problem.id,
-        "solved": solution.passed,
-        "stop_reason": solution.result.stop_reason,
-        "public_passed": solution.public_passed,
-        "public_total": solution.public_total,
-        "expansions": s.expansions,
-        "env_steps": s.env_steps,
-        "llm_calls": s.llm_calls,
-        "tokens": s.tokens,
-        "nodes": len(solution.result.tree),
-        "wall_s": s.wall_seconds,
-    }
-
-
-def sandbox_uid_base() -> int:
-    """Sandbox uids of their own per process, so that workers on one machine share none."""
-    return 60000 + (os.getpid() % 1000) * 2
-
-
 class SummaryRow(BaseModel):
     """One controller at one budget level, over every task."""
 
@@ -391,6 +296,7 @@ async def run_compare(
 ) -> CompareReport:
     """Run every cell not already in `out` (here, or on Ray inside `scaleout.ray_cluster`), append
     each row to `out` as it lands, and summarise all of them."""
+    from treeagent.compare_cells import run_cell
     from treeagent.scaleout import run_tasks
 
     check_config(config)

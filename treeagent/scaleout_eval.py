@@ -27,7 +27,7 @@ async def solve_problem(spec: dict[str, Any]) -> dict[str, Any]:
     from treeagent.agents.llm_client import LLMClient
     from treeagent.agents.llm_config import LLMConfig
     from treeagent.coding.solve import asolve_code
-    from treeagent.compare import sandbox_uid_base
+    from treeagent.compare_cells import sandbox_uid_base
     from treeagent.environments.code import load_problems
     from treeagent.sandbox import ProcessSandbox
 
@@ -179,8 +179,10 @@ async def _eval(
     from treeagent.agents.vllm_server import serve_or_connect
     from treeagent.cli.common import console
 
+    configured = LLMConfig.load(base_urls=base_url)  # every endpoint listed, for the workers to share
     async with serve_or_connect(base_url) as server:
-        llm = LLMConfig.load(base_urls=server.base_url).model_dump(exclude={"api_key"})
+        urls = configured.base_urls or [server.base_url]
+        llm = configured.model_copy(update={"base_urls": urls}).model_dump(exclude={"api_key"})
         progress = Progress(
             TextColumn(f"[bold]{solver}[/] x{budget_calls} calls on Ray"),
             BarColumn(),

@@ -119,7 +119,7 @@ async def test_langgraph_policy_proposals_are_expanded() -> None:
     assert first["k"] == 3 and first["depth"] == 0 and len(first["legal_actions"]) > 10
     expected = sorted(first["legal_actions"], key=lambda m: ("*" not in m, m))[:2]
     kids = [c for c in root.children if c.status != Status.FAILED]
-    assert [c.text for c in kids] == expected  # the graph's moves, in its order, became the children
+    assert [str(c.action) for c in kids] == expected  # the graph's moves, in its order, became the children
     bad = [c for c in root.children if c.status == Status.FAILED]
     assert len(bad) == 1 and "not a valid action" in (bad[0].error or "")
     # one graph call per expansion, each charged as one model call with its tokens, within budget
@@ -165,7 +165,7 @@ async def test_the_langgraph_policy_example_with_the_live_model(live_base_url: s
     os.environ.setdefault("TREEAGENT_API_KEY", "EMPTY")
     result = await solve("4 9 10 13", live_base_url, llm_calls=1)
     assert result.stats.llm_calls == 1 and result.stats.tokens > 0
-    texts = [c.text for c in result.tree.root.children if c.status != Status.FAILED]
+    texts = [str(c.action) for c in result.tree.root.children if c.status != Status.FAILED]
     assert texts, "the graph's moves were not expanded"
     legal = {str(m) for m in Game24Env().legal_actions((await Game24Env().reset(game24_task([4, 9, 10, 13]))).state)}
     assert set(texts) <= legal  # guided decoding kept the model to legal moves

@@ -165,10 +165,12 @@ async def _compare(
 ) -> CompareReport:
     async with contextlib.AsyncExitStack() as stack:
         if needs_llm:
+            from treeagent.agents.llm_config import LLMConfig
             from treeagent.agents.vllm_server import serve_or_connect
 
+            listed = LLMConfig.load(base_urls=base_url).base_urls  # every endpoint, for the searches to share
             server = await stack.enter_async_context(serve_or_connect(base_url))
-            base_url = server.base_url
+            base_url = ",".join(listed) if listed else server.base_url
         total = len(config.controllers) * len(config.budgets) * len(config.tasks)
         progress = Progress(
             TextColumn(f"[bold]compare[/] {config.env}" + (" on Ray" if use_ray else "")),
