@@ -164,31 +164,40 @@ class ToolEnv(Environment[ToolState, ToolAction]):
             arguments = tool.validate(action.arguments)
         except ArgumentsError as exc:
             return self._rejected(state, action, f"Invalid call to {tool.name}: {exc}")
-        backends = state.backends
-        if tool.backend is not None:
-            if tool.backend not in backends:
-                return self._rejected(state, action, f"Invalid call: backend {tool.backend!r} is not set up")
-            backends = {**backends, tool.backend: copy.deepcopy(backends[tool.backend])}
+        if tool.backend is not None and tool.backend not in state.backends:
+            return self._rejected(state, action, f"Invalid call: backend {tool.backend!r} is not set up")
+        # The branch's own copy of the backend the tool changes (only that one); the copy is made
+        # where the call runs (a worker thread for sync tools), off the event loop.
+        branch = dict(state.backends)
         limit = tool.timeout or self.timeout
         try:
-            result = await asyncio.wait_for(self._run(tool, backends, arguments), limit)
+            result = await asyncio.wait_for(self._run(tool, branch, arguments), limit)
             output, ok = format_output(result), True
         except TimeoutError:
             # The call may still be running on the copy: drop the copy, keep the parent's world.
-            backends = state.backends
+            branch = dict(state.backends)
             output, ok = f"Error during execution: {tool.name} timed out after {limit:g} s", False
-        except Exception as exc:  # the tool's own failure is the model's observation
+        except Exception as exc:  # the tool's own failure is the model's observation (its effects stay, as in BFCL)
             output, ok = f"Error during execution: {exc}", False
         record = CallRecord(state.turn, tool.name, dict(action.arguments), output, ok, True)
-        nxt = replace(state, backends=backends, calls=(*state.calls, record), turn_calls=state.turn_calls + 1)
+        nxt = replace(state, backends=branch, calls=(*state.calls, record), turn_calls=state.turn_calls + 1)
         info = {"tool": tool.name, "ok": ok, "output_chars": len(output)}
         return Step(nxt, observation=self._cap(output), info=info)
 
     @staticmethod
-    async def _run(tool: Tool, backends: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
+    async def _run(tool: Tool, branch: dict[str, Any], arguments: dict[str, Any]) -> Any:
+        """Run `tool` on `branch` (the parent's backends), first replacing its backend by a copy."""
+
+        def copy_and_run() -> Any:
+            if tool.backend is not None:
+                branch[tool.backend] = copy.deepcopy(branch[tool.backend])
+            return tool.run(branch, arguments)
+
         if tool.is_async:
-            return await tool.run(backends, arguments)
-        result = await asyncio.to_thread(tool.run, backends, arguments)
+            if tool.backend is not None:
+                branch[tool.backend] = await asyncio.to_thread(copy.deepcopy, branch[tool.backend])
+            return await tool.run(branch, arguments)
+        result = await asyncio.to_thread(copy_and_run)
         return await result if asyncio.iscoroutine(result) else result
 
     def _rejected(self, state: ToolState, action: ToolAction, message: str) -> Step[ToolState]:

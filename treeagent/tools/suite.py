@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from treeagent.agents.base import Evaluator, NodeView
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.tools.policy import Mode, ToolPolicy
@@ -82,7 +83,21 @@ def build_controller(
     branching = width or 2
     common["budget"] = Budget(max_llm_calls=max(1, budget_calls - branching))
     policy = ToolPolicy(llm, mode=mode, show_tried=False, allow_give_up=False)
-    return BestFirst(policy, LLMSelfEvaluator(llm, votes=1), branching=branching, **common)
+    evaluator = BelowDone(LLMSelfEvaluator(llm, votes=1))
+    return BestFirst(policy, evaluator, branching=branching, **common)
+
+
+class BelowDone:
+    """An evaluator whose scores of unfinished states stay below 1, so that only a finished episode
+    ends best-first (a small model's self-evaluation says "10/10" about half-done work)."""
+
+    def __init__(self, inner: Evaluator, cap: float = 0.95) -> None:
+        self.inner = inner
+        self.cap = cap
+
+    async def value(self, view: NodeView) -> float:
+        score = float(await self.inner.value(view))
+        return score if view.step.terminal else min(score, self.cap)
 
 
 def _config(controller: str, category: str, budget_calls: int, seed: int) -> dict[str, Any]:
