@@ -60,6 +60,8 @@ class GameLLMPolicy:
     attempts: requests per position before giving up on the model naming a legal move.
     logprobs: ask for token log-probabilities (top `top_logprobs`, at most 20 on vLLM).
     uniform_mix: share of uniform prior mixed in (exploration in PUCT; 0 keeps the model's priors).
+    fallback_samples: replies per request when the server gives no log-probabilities (or
+        `logprobs` is off): their frequencies are the priors.
     max_tokens: reply length; by default as many tokens as the longest legal move name has characters.
     """
 
@@ -75,6 +77,7 @@ class GameLLMPolicy:
         uniform_mix: float = 0.0,
         max_tokens: int | None = None,
         cache_size: int = 20_000,
+        fallback_samples: int = 4,
     ) -> None:
         if samples < 1 or attempts < 1:
             raise ValueError(f"samples and attempts must be at least 1, got {samples} and {attempts}")
@@ -89,6 +92,9 @@ class GameLLMPolicy:
         self.uniform_mix = uniform_mix
         self.max_tokens = max_tokens
         self.cache_size = cache_size
+        self.fallback_samples = fallback_samples
+        #: set once the server answered a logprobs request without them (priors are counted then)
+        self._no_logprobs = False
         self._cache: OrderedDict[tuple[str, str], MovePrior] = OrderedDict()
         #: positions asked about, and how many answers came from the cache
         self.asked = 0
@@ -146,17 +152,21 @@ class GameLLMPolicy:
         reads = 0
         chosen: list[int | None] = []
         for attempt in range(self.attempts):
-            # A retry samples: at temperature 0 the same prompt would give the same illegal reply.
-            temperature = self.temperature if attempt == 0 else max(self.temperature, 1.0)
+            counting = not self.logprobs or self._no_logprobs
+            # Without log-probabilities the prior is a count of sampled replies: ask for several,
+            # at a temperature that varies them. A retry samples too: at temperature 0 the same
+            # prompt would give the same illegal reply.
+            n = max(self.samples, self.fallback_samples) if counting else self.samples
+            temperature = max(self.temperature, 1.0) if attempt > 0 or (counting and n > 1) else self.temperature
             sampling = Sampling(
                 temperature=temperature,
                 max_tokens=max_tokens,
                 logprobs=self.logprobs,
                 top_logprobs=self.top_logprobs if self.logprobs else None,
             )
-            completion = await self.llm.complete(
-                messages, n=self.samples, sampling=sampling, sink=sink, tag="game-move"
-            )
+            completion = await self.llm.complete(messages, n=n, sampling=sampling, sink=sink, tag="game-move")
+            if self.logprobs and completion.choices and not any(c.token_logprobs for c in completion.choices):
+                self._no_logprobs = True  # this server ignores `logprobs`: count samples from now on
             out.requests += completion.requests
             out.prompt_tokens += completion.usage.prompt_tokens
             out.completion_tokens += completion.usage.completion_tokens
@@ -174,7 +184,10 @@ class GameLLMPolicy:
                         reads += 1
                         for name, amount in by_name.items():
                             mass[names[name]] = mass.get(names[name], 0.0) + amount
-            if out.choice is not None or (reads and not need_choice):
+            if reads and (out.choice is not None or not need_choice):
+                break
+            counted = len(chosen) >= max(self.samples, self.fallback_samples) or not self._no_logprobs
+            if not reads and out.choice is not None and counted:
                 break
         priors = normalise(mass, legal) if reads else None
         if priors is not None:

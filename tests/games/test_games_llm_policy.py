@@ -154,6 +154,19 @@ async def test_sampled_frequencies_when_the_server_gives_no_logprobs() -> None:
     assert llm.requests[0]["n"] == 4 and llm.requests[0]["sampling"].logprobs is False
 
 
+async def test_a_server_without_logprobs_gets_its_priors_counted_from_samples() -> None:
+    env, state = await position("connect_four", [])
+    # the server ignores `logprobs`: the first reply has none, so the policy asks for 4 samples
+    llm = ScriptedLLM([[reply("4")], [reply("4"), reply("5"), reply("4"), reply("?")], [reply("3")] * 4])
+    policy = GameLLMPolicy(llm)  # type: ignore[arg-type]
+    prior = await policy.prior(env, state)
+    assert [r["n"] for r in llm.requests] == [1, 4] and llm.requests[1]["sampling"].temperature == 1.0
+    assert prior.source == "samples" and prior.priors[3] == pytest.approx(3 / 4) and prior.priors[4] == 0.25
+    _, later = await position("connect_four", [3])
+    again = await policy.prior(env, later)  # from now on one request of 4 samples per position
+    assert llm.requests[2]["n"] == 4 and again.priors[2] == 1.0
+
+
 async def test_mcts_uses_the_model_priors_as_puct_priors() -> None:
     env = OpenSpielEnv("connect_four")
     first = token("7", 0.7, {"1": 0.1, "4": 0.2})
