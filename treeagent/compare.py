@@ -1,8 +1,8 @@
 """The same-budget comparison harness: several controllers, the same tasks, model and budgets.
 
 A comparison is a grid of cells (budget level x controller x task). Each cell is one search, run
-by `compare_cells.run_cell`, a function from a JSON spec to a JSON row, so the grid runs the same here or spread
-over Ray (`treeagent.scaleout`). Rows are appended to a JSONL file as they land (a re-run skips
+by `compare_cells.run_cell`, a function from a JSON spec to a JSON row, so the grid runs the same
+here or spread over Ray (`treeagent.scaleout`). Rows are appended to a JSONL file as they land (a re-run skips
 the cells already there); `summarise` folds them into one row per (controller, budget level):
 success rate, LLM calls, tokens, expansions and wall time; `plot` draws success against budget.
 

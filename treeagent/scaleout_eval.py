@@ -197,8 +197,10 @@ async def _eval(
             passed[0] += bool(row["passed"])
             progress.update(bar, advance=1, passed=passed[0])
 
+        config = _config(solver, budget_calls, options.get("seed", 0), options.get("early_stop", True))
+        already = len({p.id for p in problems} & set(read_results(out, config)))
         with progress:
-            bar = progress.add_task("eval", total=len(problems), passed=0)
+            bar = progress.add_task("eval", total=len(problems), completed=already, passed=0)
             return await run_eval_on_ray(
                 problems, source, llm, solver=solver, budget_calls=budget_calls, out=out, on_result=landed, **options
             )

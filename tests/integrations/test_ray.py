@@ -101,3 +101,13 @@ def test_eval_on_ray_gives_the_local_summary(ray_address: str, live_base_url: st
         assert ray_rows[pid]["program"] == row["program"] and row["program"]
         assert ray_rows[pid]["passed"] == row["passed"]
         assert ray_rows[pid]["public_passed"] == row["public_passed"]
+    # one results file format: the Ray eval resumes from the local run's file (nothing left to do)
+    local_file = tmp_path / ("record-0.jsonl" if RECORDING else "replay-0.jsonl")
+    again = subprocess.run(
+        [*CLI, *common, "--out", str(local_file), "--ray", ray_address],
+        capture_output=True, text=True, timeout=300, env={**env, "TREEAGENT_CASSETTE_MODE": "replay"},
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    resumed = json.loads(again.stdout.strip().splitlines()[-1])
+    assert resumed["resumed"] == 2 and resumed["pass1"] == local["pass1"]
+    assert len(local_file.read_text().splitlines()) == 2
