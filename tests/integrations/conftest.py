@@ -1,5 +1,5 @@
-"""Fixtures for the integration tests: the live model server (`@pytest.mark.llm` tests) and one
-local Ray instance per session, started here (Ray takes ~10-20 s to start on this machine)."""
+"""Fixtures for the integration tests: the live model server (`@pytest.mark.llm` tests) and a
+local Ray instance started here (Ray takes ~10-20 s to start on this machine)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ async def live_base_url() -> AsyncIterator[str]:
         yield server.base_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_address() -> Iterator[str]:
-    """A local Ray instance (2 CPUs, no dashboard, a small object store) for the whole session;
-    its address, for commands that connect with --ray ADDRESS."""
+    """A local Ray instance (2 CPUs, no dashboard, a small object store) for the tests of one
+    module, stopped after them; its address, for commands that connect with --ray ADDRESS."""
     pytest.importorskip("ray", reason="the Ray tests need `ray`: pip install 'treeagent[integrations]'")
     from treeagent.scaleout import ray_cluster
 
