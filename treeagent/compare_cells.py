@@ -13,6 +13,9 @@ from typing import Any
 from treeagent.compare import cell_key, coding_source, is_coding_env, knobs_for
 from treeagent.search import CONTROLLERS, Budget
 
+#: children per MCTS expansion with an LLM policy, unless --set children_per_expansion=N
+LLM_CHILDREN = 4
+
 
 async def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
     """One search of one cell; its row: solved, spending, wall time (a JSON object)."""
@@ -59,6 +62,11 @@ async def _search_cell(spec: dict[str, Any]) -> dict[str, Any]:
     text = spec["task"]
     env, task = make(spec["env"], None, text) if text.lstrip().startswith("{") else make(spec["env"], text)
     name = spec["controller"]
+    knobs = knobs_for(name, spec["knobs"])
+    if name == "mcts" and spec["policy"] == "llm":
+        # MCTS asks for every action by default (a game's uniform policy lists them all); from a
+        # model that would be one request for 2**30 samples. A few per expansion, as LATS does.
+        knobs.setdefault("children_per_expansion", LLM_CHILDREN)
     async with _cell_agents(spec) as (policy, evaluator):
         controller = CONTROLLERS[name](
             policy,
@@ -66,7 +74,7 @@ async def _search_cell(spec: dict[str, Any]) -> dict[str, Any]:
             budget=Budget(**spec["budget"]),
             seed=spec["seed"],
             concurrency=spec["concurrency"],
-            **knobs_for(name, spec["knobs"]),
+            **knobs,
         )
         try:
             result = await controller.run(env, task)

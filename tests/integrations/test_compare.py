@@ -117,3 +117,21 @@ def test_compare_coding_solvers_with_the_model(live_base_url: str, tmp_path: Pat
         assert row["llm_calls"] <= 1 and row["budget"] == {"max_llm_calls": 1}
         assert row["tokens"] > 0 or row["stop_reason"] != "max_llm_calls"
     assert png_size(out.with_suffix(".png"))[1] > 100
+
+
+@pytest.mark.llm
+def test_compare_game_controllers_with_the_model(live_base_url: str, tmp_path: Path) -> None:
+    """A game with the LLM policy: every controller makes its one model call (MCTS asks for a few
+    children per expansion, not for every legal move at once)."""
+    out = tmp_path / "llm.jsonl"
+    args = [
+        "compare", "--env", "game24", "--controllers", "best_first,mcts", "--budget", "llm_calls=1",
+        "--tasks", "4 9 10 13", "--policy", "llm", "--evaluator", "rollout", "--base-url", live_base_url,
+        "--out", str(out), "--json",
+    ]  # fmt: skip
+    done = runner.invoke(app, args, env={"COLUMNS": "160"})
+    assert done.exit_code == 0, done.output
+    rows = {r["controller"]: r for r in map(json.loads, out.read_text().splitlines())}
+    for name in ("best_first", "mcts"):
+        assert rows[name]["llm_calls"] == 1 and rows[name]["tokens"] > 0, rows[name]
+        assert rows[name]["nodes"] > 1  # the model's moves were expanded
