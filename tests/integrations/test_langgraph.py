@@ -89,13 +89,14 @@ class Proposals(TypedDict, total=False):
 
 def heuristic_graph(calls: list[dict[str, Any]]) -> Any:
     """A user's graph with no model: rank the legal moves (products first), propose one move that
-    is not legal here and the top k-1; report one pretend model call of 10+5 tokens."""
+    is not legal here and the top k-1 (with priors); report one pretend model call of 10+5 tokens."""
 
     def rank(state: Proposals) -> dict[str, Any]:
         calls.append(dict(state))
         legal = [m for m in state["legal_actions"] or [] if m not in state["tried"]]
         legal.sort(key=lambda m: ("*" not in m, m))
-        return {"actions": ["99 + 1 = 100", *legal[: state["k"] - 1]]}
+        top = legal[: state["k"] - 1]
+        return {"actions": ["99 + 1 = 100", *({"action": m, "prior": 1 / (i + 2)} for i, m in enumerate(top))]}
 
     def account(state: Proposals) -> dict[str, Any]:
         return {"usage": [{"prompt_tokens": 10, "completion_tokens": 5}]}
@@ -120,6 +121,7 @@ async def test_langgraph_policy_proposals_are_expanded() -> None:
     expected = sorted(first["legal_actions"], key=lambda m: ("*" not in m, m))[:2]
     kids = [c for c in root.children if c.status != Status.FAILED]
     assert [str(c.action) for c in kids] == expected  # the graph's moves, in its order, became the children
+    assert [c.prior for c in kids] == [1 / 2, 1 / 3]  # with the priors it gave them
     bad = [c for c in root.children if c.status == Status.FAILED]
     assert len(bad) == 1 and "not a valid action" in (bad[0].error or "")
     # one graph call per expansion, each charged as one model call with its tokens, within budget
