@@ -130,8 +130,9 @@ async def run_tasks(
     on_result: OnResult | None = None,
 ) -> list[Any]:
     """`fn(spec)` for every spec; results in the order of `specs`. `on_result(index, result)` is
-    called (and awaited, if async) as each one lands. With `use_ray` (inside `ray_cluster`) each spec is a Ray task
-    re-run up to `max_retries` times if its worker dies; else `jobs` specs run at once here."""
+    called (and awaited, if async) as each one lands. With `use_ray` (inside `ray_cluster`) each
+    spec is a Ray task, re-run up to `max_retries` times if its worker dies; else `jobs` specs run
+    at once here."""
     if use_ray:
         return await _run_on_ray(fn, specs, max_retries, num_cpus, on_result)
     if jobs < 1:
