@@ -22,6 +22,7 @@ import importlib.util
 import inspect
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -68,6 +69,7 @@ def ray_cluster(address: str, *, num_cpus: int | None = None) -> Iterator[str]:
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
         )
     else:
+        _check_reachable(address)
         options["address"] = address
     try:
         ray.init(**options)
@@ -78,6 +80,22 @@ def ray_cluster(address: str, *, num_cpus: int | None = None) -> Iterator[str]:
         yield str(ray.get_runtime_context().gcs_address)
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on an address where nothing listens (Ray itself retries for minutes)."""
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ScaleOutError(f"bad Ray address {address!r}: write HOST:PORT (e.g. 10.0.0.5:6379), or 'local'")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ScaleOutError(
+            f"nothing answers at {address} ({exc.strerror or exc}): start the cluster (`ray start --head`) "
+            "or use --ray local"
+        ) from None
 
 
 def _call(fn: TaskFn, spec: dict[str, Any]) -> Any:

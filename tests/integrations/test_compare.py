@@ -75,6 +75,8 @@ def test_compare_table_plot_and_equal_budgets(tmp_path: Path) -> None:
         (["--set", "nonsense=1"], "no compared controller takes a knob named 'nonsense'"),
         (["--tasks", ""], "game24 needs --tasks"),
         (["--tasks", "4 9 x"], "bad Game of 24 task"),
+        (["--ray", "127.0.0.1:1"], "nothing answers at 127.0.0.1:1"),
+        (["--ray", "nonsense"], "bad Ray address 'nonsense'"),
     ],
 )
 def test_compare_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
@@ -88,6 +90,14 @@ def test_compare_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], mes
     assert done.exit_code == 2, done.output
     assert message in " ".join(done.output.split())
     assert "Traceback" not in done.output
+
+
+def test_eval_on_ray_with_a_bad_address_is_a_clear_error(tmp_path: Path) -> None:
+    args = ["eval", "humaneval", "--limit", "1", "--out", str(tmp_path / "e.jsonl"), "--ray", "127.0.0.1:1"]
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 2, done.output
+    assert "nothing answers at 127.0.0.1:1" in done.output and "Traceback" not in done.output
+    assert not (tmp_path / "e.jsonl").exists()
 
 
 def test_budget_levels() -> None:
