@@ -33,6 +33,9 @@ class LLMPolicy:
     constrain_legal: when the environment lists its legal actions (at most `max_constrained`)
         and no action schema is given, the request's schema is an enum of their texts, so the
         engine can only decode legal actions (guided decoding).
+    max_samples: the most completions one request asks for. A controller may ask for "every
+        action" (MCTS on a game); a model can only sample, so k is capped here, and at the number
+        of legal actions where the environment lists them.
     """
 
     def __init__(
@@ -48,7 +51,10 @@ class LLMPolicy:
         seeded: bool = False,
         constrain_legal: bool = True,
         max_constrained: int = 256,
+        max_samples: int = 8,
     ) -> None:
+        if max_samples < 1:
+            raise ValueError(f"max_samples must be at least 1, got {max_samples}")
         self.llm = llm
         self.template = template
         self.action_schema = action_schema
@@ -59,12 +65,15 @@ class LLMPolicy:
         self.seeded = seeded
         self.constrain_legal = constrain_legal
         self.max_constrained = max_constrained
+        self.max_samples = max_samples
 
     async def propose(self, view: NodeView, k: int) -> list[Proposal]:
+        legal = view.env.legal_actions(view.state)
+        k = min(k, self.max_samples, len(legal) if legal is not None else k)
         if k < 1:
             return []
         template = template_for(view, self.template)
-        schema = self.action_schema or self._legal_schema(view)
+        schema = self.action_schema or self._legal_schema(view, legal)
         messages = template.propose_messages(
             view,
             show_tried=self.show_tried,
@@ -78,10 +87,9 @@ class LLMPolicy:
         proposals = [self._proposal(view, choice, schema) for choice in completion.choices]
         return self._merge(view, proposals)
 
-    def _legal_schema(self, view: NodeView) -> type[BaseModel] | None:
+    def _legal_schema(self, view: NodeView, legal: Sequence[Any] | None) -> type[BaseModel] | None:
         if not self.constrain_legal:
             return None
-        legal = view.env.legal_actions(view.state)
         if not legal or len(legal) > self.max_constrained:
             return None
         return legal_action_schema([str(view.env.action_text(a, view.state)) for a in legal])
