@@ -9,7 +9,8 @@ Arms, each playing `--games` games (sides alternate) against OpenSpiel's Python 
   (b) uniform-mcts: treeagent's PUCT MCTS, uniform priors, one random rollout per leaf, 4 at once;
   (c) llm-mcts: the same search and rollouts, with the model's priors (logprobs, 25% uniform mixed in);
   (d) internal: the model writes a linearised search tree, with as many tokens per move as (c)
-      used (prompt + completion), capped by `--internal-max-tokens` of generation.
+      used (prompt + completion), capped by `--internal-max-tokens` of generation (64 by default,
+      to keep the run to minutes; `--internal-max-tokens 2000` gives it the full matched budget).
 Score = (wins + draws/2) / games with a 95% Wilson interval. The last line is one JSON object.
 """
 
