@@ -67,6 +67,8 @@ class MCTSPlayer:
         self.concurrency = concurrency
         self._evaluator = RandomRollout(n=rollouts, seed=seed)
         self._seed = seed
+        #: the statistics of the last move (game records keep them)
+        self.last_info: dict[str, Any] = {}
 
     async def choose(self, env: OpenSpielEnv, moves: list[int], step: Step[Any]) -> int:
         controller = MCTS(
@@ -82,7 +84,14 @@ class MCTSPlayer:
         self.stats.seconds += time.perf_counter() - started
         self.stats.simulations += result.stats.simulations
         self.stats.moves += 1
-        return int(best_child(result.tree.root).action)
+        chosen = best_child(result.tree.root)
+        self.last_info = {
+            "simulations": result.stats.simulations,
+            "visits": chosen.visits,
+            "value": round(chosen.mean_value, 4),
+            "proven": chosen.proven,
+        }
+        return int(chosen.action)
 
 
 class OpenSpielMCTSPlayer:
@@ -105,6 +114,7 @@ class OpenSpielMCTSPlayer:
             solve=True,
         )
         self._bots: dict[int, Any] = {}
+        self.last_info: dict[str, Any] = {}
 
     async def choose(self, env: OpenSpielEnv, moves: list[int], step: Step[Any]) -> int:
         bot = self._bots.get(id(env.game))
@@ -112,9 +122,11 @@ class OpenSpielMCTSPlayer:
             bot = self._bots[id(env.game)] = self._make(env.game)
         started = time.perf_counter()
         action = await asyncio.to_thread(bot.step, step.state.clone())
-        self.stats.seconds += time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        self.stats.seconds += seconds
         self.stats.simulations += self.simulations
         self.stats.moves += 1
+        self.last_info = {"simulations": self.simulations, "seconds": round(seconds, 4)}
         return int(action)
 
 

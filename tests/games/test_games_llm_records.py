@@ -51,6 +51,8 @@ def test_jsonl_round_trips_moves_names_search_stats_and_results(tmp_path: Path) 
     assert [r.players for r in back] == [["treeagent-mcts(50)", "random"], ["random", "treeagent-mcts(50)"]]
     for record in back:
         assert replay(record) == record.returns
+        ours = [m for m in record.moves if record.players[m.seat].startswith("treeagent-mcts")]
+        assert ours and all(1 <= m.info["simulations"] <= 50 and m.info["visits"] >= 1 for m in ours)
     path.write_text(path.read_text() + '{"game": 3}\n')
     with pytest.raises(ValueError, match=r"games.jsonl:3: not a game record"):
         list(read_jsonl(path))
