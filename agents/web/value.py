@@ -11,15 +11,17 @@ with `stop(answer)` and no check is judged by the model.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from treeagent.agents.base import NodeView
+from treeagent.agents.base import NodeView, TrajectoryStep
 from treeagent.agents.llm_client import LLMClient, Sampling
 from treeagent.agents.parsing import parse_structured
 from treeagent.agents.prompts import PromptTemplate, template_for
 from treeagent.agents.web.prompts import WEB_PROMPT
+from treeagent.environments.base import Environment, Step, Task
 
 VERDICT_VALUES = {"success": 1.0, "on track": 0.5, "failure": 0.0}
 _WORDS = re.compile(r"\b(success|on track|failure|failed|fail)\b", re.IGNORECASE)
@@ -86,6 +88,21 @@ class TrajectoryJudge:
             # unfinished episode is a guess, and must not end the search (best-first stops at 1)
             value = min(value, self.open_cap)
         return value
+
+
+def stop_judge(judge: TrajectoryJudge, env: Environment[Any, Any]) -> Callable[[Task, Any], Awaitable[float]]:
+    """`WebEnv(judge=...)`: the model's verdict on an episode ended by `stop(answer)` with no check.
+
+    These calls are made inside an environment step, so they are not charged to a search budget."""
+
+    async def score(task: Task, state: Any) -> float:
+        path = getattr(state, "path", ())
+        trajectory = [TrajectoryStep(a, env.action_text(a), "") for a in path]
+        step = Step(state, getattr(state, "observation", ""), terminal=True, info={"needs_judge": True})
+        view = NodeView(task=task, env=env, step=step, depth=len(path), trajectory_source=trajectory)
+        return await judge.value(view)
+
+    return score
 
 
 def _has_ground_truth(view: NodeView) -> bool:

@@ -11,7 +11,9 @@ crash the browser is restarted on the next step and states are restored by repla
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -99,6 +101,8 @@ class WebEnv(Environment[WebState, WebAction]):
         the start does not wait for a new context and a page load.
     verify_live: re-read a live page before acting on it; if it changed on its own since it was
         recorded, it is replayed instead of used.
+    judge: for a user task with no success check, scores the episode ended by `stop(answer)`
+        (the model as judge, wired in by treeagent.web); without one such an episode scores 0.
     """
 
     name: ClassVar[str] = "web"
@@ -118,6 +122,7 @@ class WebEnv(Environment[WebState, WebAction]):
         replay_irreversible: bool = False,
         spare_starts: int = 1,
         verify_live: bool = True,
+        judge: Callable[[Task, WebState], Awaitable[float]] | None = None,
     ) -> None:
         self.browser = browser or Browser()
         self._own_browser = browser is None
@@ -134,6 +139,7 @@ class WebEnv(Environment[WebState, WebAction]):
         self.crashes = 0
         self.spare_starts = spare_starts
         self.verify_live = verify_live
+        self.judge = judge
         self.spare_hits = 0
         self._spares: dict[str, list[LivePage]] = {}
         self._filling: dict[str, int] = {}
@@ -302,6 +308,10 @@ class WebEnv(Environment[WebState, WebAction]):
                 needs_judge=outcome.needs_judge,
                 answer=action.text if action.kind == "stop" else None,
             )
+            if outcome.needs_judge and self.judge is not None:
+                verdict = min(1.0, max(0.0, float(await self.judge(task, child))))
+                outcome = Outcome(True, verdict, f"the model judged the answer: {verdict:g}")
+                child = dataclasses.replace(child, reward=verdict, reason=outcome.reason, needs_judge=False)
             if action.kind == "stop" or not outcome.done:
                 # stop leaves the page as it was: it is still the parent's page
                 await self.pool.put(state.key() if action.kind == "stop" else child.key(), live)

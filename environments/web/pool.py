@@ -97,7 +97,12 @@ class StatePool:
         target = len(prefix_keys) - 1
         live = self.take(prefix_keys[target], generation)
         if live is not None:
-            if verify is None or await verify(live) == prints[target]:
+            try:
+                same = verify is None or await verify(live) == prints[target]
+            except BaseException:
+                await live.close()
+                raise
+            if same:
                 self.stats.hits += 1
                 return live
             self.stats.drifted += 1

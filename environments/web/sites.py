@@ -2,7 +2,8 @@
 
 - `MiniWobSite`: a MiniWoB++ task page from the `miniwob` wheel, served on 127.0.0.1, seeded,
   with the episode timer switched off (a search thinks for longer than 10 s) and the reward read
-  from the page's own globals (`WOB_DONE_GLOBAL`, `WOB_RAW_REWARD_GLOBAL`).
+  from the page's own globals (`WOB_DONE_GLOBAL`, `WOB_RAW_REWARD_GLOBAL`). The instruction
+  (`#query`) becomes the task's goal and is hidden from the page's text, with the score display.
 - `UrlSite`: a user's task: a start URL, a goal, and a success check, either text the page must
   contain (`data.success_text`) or a Python function of the Playwright page given to the
   environment; without either, `stop(answer)` ends the episode and the model judges it.
@@ -24,7 +25,7 @@ from treeagent.environments.web.driver import LivePage
 #: a success check: a function of the Playwright page returning True/False or a reward in [0, 1]
 Check = Callable[[Any], bool | float | Awaitable[bool | float]]
 
-_HIDE = "#reward-display, #click-canvas, #sync-task-cover { display: none !important; }"
+_HIDE = "#reward-display, #click-canvas, #sync-task-cover, #query { display: none !important; }"
 _START = """(seed) => {
   core.EPISODE_MAX_TIME = 1e9;
   if (seed !== null) Math.seedrandom(seed);

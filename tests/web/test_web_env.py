@@ -94,6 +94,34 @@ async def test_every_action_acts_on_the_page(env: WebEnv, pages: StaticServer) -
         await env.step(done.state, WebAction(kind="back"))
 
 
+async def test_user_task_success_by_check_by_text_or_by_judge(browser: Browser, pages: StaticServer) -> None:
+    async def greeted(page: object) -> bool:
+        return "Hello, Ada" in await page.inner_text("#out")  # type: ignore[attr-defined]
+
+    async def judge(task: object, state: WebState) -> float:
+        return 1.0 if state.answer == "Ada" else 0.0
+
+    env = WebEnv(browser=browser, settle_ms=10, spare_starts=0, checks={"check": greeted}, judge=judge)
+    try:
+        step = await env.reset(url_task(pages.url("form.html"), "greet Ada", task_id="check"))
+        assert env.has_ground_truth(env._tasks["check"])
+        typed = await act(env, step, f'type({element(step.state, "textbox", "Name")}, "Ada")')
+        assert not typed.terminal
+        done = await act(env, typed, f"click({element(step.state, 'button', 'Greet')})")
+        assert done.solved and done.info["reason"] == "the success check passed"
+        texty = await env.reset(url_task(pages.url("form.html"), "go on", task_id="text", success_text="You made it"))
+        there = await act(env, texty, f"click({element(texty.state, 'link', 'Second page')})")
+        assert there.solved
+        judged = await env.reset(url_task(pages.url("form.html"), "who?", task_id="judged"))
+        assert not env.has_ground_truth(env._tasks["judged"])
+        right = await act(env, judged, 'stop("Ada")')
+        wrong = await act(env, judged, 'stop("Bob")')  # stop leaves the page live for siblings
+        assert right.solved and "judged" in right.info["reason"] and wrong.terminal and wrong.reward == 0.0
+        assert env.pool.stats.replays == 0
+    finally:
+        await env.close()
+
+
 async def test_bad_actions_raise_invalid_action_not_a_crash(env: WebEnv, pages: StaticServer) -> None:
     step = await env.reset(url_task(pages.url("form.html"), "x", task_id="bad"))
     with pytest.raises(InvalidAction, match=r"no element \[999\]"):

@@ -11,7 +11,9 @@ import pytest
 
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
-from treeagent.environments.web import Browser, WebEnv, miniwob_task
+from treeagent.agents.web import TrajectoryJudge, stop_judge
+from treeagent.environments.web import Browser, WebEnv, miniwob_task, url_task
+from treeagent.environments.web.server import StaticServer
 from treeagent.search import read_records
 from treeagent.web import WebSearchConfig, make_controller, run_miniwob_eval
 
@@ -71,3 +73,20 @@ async def test_miniwob_eval_writes_rows_and_resumes(browser: Browser, web_base_u
     assert first.episodes == second.episodes == 1 and (first.resumed, second.resumed) == (0, 1)
     assert first.solved == second.solved == int(rows[0]["solved"])
     assert second.success_rate == float(rows[0]["solved"])
+
+
+async def test_the_model_judges_a_stop_on_a_task_without_a_check(
+    browser: Browser, web_base_url: str, pages: StaticServer
+) -> None:
+    env = WebEnv(browser=browser, spare_starts=0)
+    task = url_task(pages.url("second.html"), "Say what the page tells you.", task_id="judge-live")
+    async with LLMClient(LLMConfig(base_urls=[web_base_url], request_timeout_s=180)) as llm:
+        env.judge = stop_judge(TrajectoryJudge(llm, samples=2), env)
+        try:
+            root = await env.reset(task)
+            done = await env.step(root.state, env.parse_action(root.state, 'stop("You made it.")'))
+        finally:
+            await env.close()
+    assert done.terminal and 0.0 <= done.reward <= 1.0
+    assert done.info["reason"].startswith("the model judged the answer")
+    assert done.reward in (0.0, 0.25, 0.5, 0.75, 1.0)  # a mean of two verdicts worth 0, 0.5 or 1

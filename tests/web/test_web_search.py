@@ -119,8 +119,9 @@ async def test_malformed_and_unknown_actions_make_failed_children(browser: Brows
 
 
 class CrashTheBrowser:
-    """Wraps a policy; at call number `at` it proposes clicking a button that freezes the page and
-    kills the browser's main process a moment later, while that step is waiting on the page."""
+    """Wraps a policy; at call number `at` (the first expansion below the root) it proposes
+    clicking a button that freezes the page, and kills the browser's main process a moment
+    later, while that step is waiting on the page."""
 
     def __init__(self, inner: Any, browser: Browser, freeze: WebAction, at: int) -> None:
         self.inner, self.browser, self.freeze, self.at, self.calls = inner, browser, freeze, at, 0
@@ -148,10 +149,16 @@ async def test_browser_crash_mid_search_fails_the_node_and_the_search_goes_on(pa
         await env.close()
         await browser.close()
     crashed = [n for n in result.tree if n.failed]
-    assert len(crashed) == 1 and "browser crashed" in (crashed[0].error or ""), [n.error for n in crashed]
+    tree = [(n.id, n.parent.id if n.parent else None, n.text, n.status.name, n.error) for n in result.tree]
+    assert len(crashed) == 1 and "browser crashed" in (crashed[0].error or ""), tree
     assert crashed[0].text.startswith(f"click({freeze.id})")
-    assert result.solved and result.best_texts[0].startswith(f"click({add_b.id})")
-    assert browser.restarts == 1 and env.crashes == 1
+    # the branch under the crash is failed; the other first move (siblings are stepped
+    # concurrently, so either may come first) goes on to the solution
+    assert result.solved and result.best_path[1] is not crashed[0].parent, tree
+    assert result.best_texts[-1].startswith(f"click({add_a.id})")
+    # one restart; the crash is counted once per step that saw it (a spare page opening in the
+    # background at that moment may see it too)
+    assert browser.restarts == 1 and env.crashes >= 1, (browser.restarts, env.stats())
 
 
 async def test_dfsdt_and_mcts_run_on_the_same_environment(browser: Browser, pages: StaticServer) -> None:

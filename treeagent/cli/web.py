@@ -130,6 +130,7 @@ async def _search(
     from treeagent.agents.llm_client import LLMClient
     from treeagent.agents.llm_config import LLMConfig
     from treeagent.agents.vllm_server import serve_or_connect
+    from treeagent.agents.web import TrajectoryJudge, stop_judge
     from treeagent.cli.run import _with_progress
     from treeagent.environments.web import WebEnv
     from treeagent.web.agents import make_controller
@@ -137,6 +138,7 @@ async def _search(
     env = WebEnv(max_live=max_live, listed_actions=listed)
     try:
         async with serve_or_connect(base_url) as server, LLMClient(LLMConfig.load(base_urls=server.base_url)) as llm:
+            env.judge = stop_judge(TrajectoryJudge(llm, samples=config.samples), env)
             controller = make_controller(llm, config, trace=trace, resume=resume)
             result = await _with_progress(controller, env, task)
             return result, env.stats()
