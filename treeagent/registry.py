@@ -26,6 +26,7 @@ class EnvSpecError(ValueError):
 BUILTINS = {
     "game24": "the Game of 24; --task '4 9 10 13'",
     "openspiel:GAME": "any two-player or single-player OpenSpiel game; --task 'MOVE MOVE ...' to start mid-game",
+    "web": "a MiniWoB++ page in headless Chromium; --task 'click-button' or 'click-button#SEED' (treeagent web list)",
     "module:Class": 'your own Environment subclass; --task-json \'{"id": ..., "prompt": ..., "data": {...}}\'',
 }
 
@@ -44,6 +45,18 @@ def make(spec: str, task_text: str | None = None, task_json: str | None = None) 
             return Game24Env(), game24_task(numbers)
         except (ValueError, TypeError) as exc:
             raise EnvSpecError(f"bad Game of 24 task {task_text!r}: {exc}") from None
+    if spec == "web":
+        from treeagent.environments.web import WebEnv, WebTaskError, miniwob_task
+
+        if task_json:
+            return WebEnv(), _task_from_json(task_json)
+        name, _, seed = (task_text or "").partition("#")
+        if not name or (seed and not seed.isdigit()):
+            raise EnvSpecError("web needs --task NAME or NAME#SEED, e.g. --task click-button#3 (treeagent web list)")
+        try:
+            return WebEnv(), miniwob_task(name, int(seed or 0))
+        except WebTaskError as exc:
+            raise EnvSpecError(str(exc)) from None
     if spec.startswith("openspiel:"):
         from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
 

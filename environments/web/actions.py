@@ -170,7 +170,7 @@ def _split_args(raw: str) -> list[str]:
     """`(3, "a, b")`, `[3] [a, b]` or `3 hello` -> ['3', 'a, b'] / ['3', 'hello'].
 
     Whatever follows the closing parenthesis (the element description that `action_text` adds,
-    `click(3) [button 'OK']`) is ignored."""
+    `click(3) (button 'OK')`) is ignored."""
     raw = raw.strip()
     paren = _PAREN.match(raw)
     if paren is not None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from treeagent.environments.base import Capabilities, Environment, InvalidAction, Step, StepError, Task
@@ -101,6 +103,8 @@ class WebEnv(Environment[WebState, WebAction]):
         the start does not wait for a new context and a page load.
     verify_live: re-read a live page before acting on it; if it changed on its own since it was
         recorded, it is replayed instead of used.
+    screenshots: a folder: each step's page is also saved there as a PNG (its path in
+        `Step.info["screenshot"]`), for people and multimodal models to look at.
     judge: for a user task with no success check, scores the episode ended by `stop(answer)`
         (the model as judge, wired in by treeagent.web); without one such an episode scores 0.
     """
@@ -123,6 +127,7 @@ class WebEnv(Environment[WebState, WebAction]):
         spare_starts: int = 1,
         verify_live: bool = True,
         judge: Callable[[Task, WebState], Awaitable[float]] | None = None,
+        screenshots: str | Path | None = None,
     ) -> None:
         self.browser = browser or Browser()
         self._own_browser = browser is None
@@ -140,6 +145,9 @@ class WebEnv(Environment[WebState, WebAction]):
         self.spare_starts = spare_starts
         self.verify_live = verify_live
         self.judge = judge
+        self.screenshots = Path(screenshots) if screenshots is not None else None
+        if self.screenshots is not None:
+            self.screenshots.mkdir(parents=True, exist_ok=True)
         self.spare_hits = 0
         self._spares: dict[str, list[LivePage]] = {}
         self._filling: dict[str, int] = {}
@@ -248,9 +256,11 @@ class WebEnv(Environment[WebState, WebAction]):
         self._tasks[task.id] = task
         self._goals[task.id] = goal
         state = WebState(task.id, goal, (), (obs.fingerprint,), (), obs.text, obs.elements, obs.url)
+        info: dict[str, Any] = {"url": obs.url, "goal": goal}
+        await self._screenshot(live, state, info)
         await self.pool.put(state.key(), live)
         self._refill(task)
-        return Step(state, obs.text, info={"url": obs.url, "goal": goal})
+        return Step(state, obs.text, info=info)
 
     async def step(self, state: WebState, action: WebAction) -> Step[WebState]:
         if isinstance(action, str):
@@ -312,6 +322,8 @@ class WebEnv(Environment[WebState, WebAction]):
                 verdict = min(1.0, max(0.0, float(await self.judge(task, child))))
                 outcome = Outcome(True, verdict, f"the model judged the answer: {verdict:g}")
                 child = dataclasses.replace(child, reward=verdict, reason=outcome.reason, needs_judge=False)
+            info: dict[str, Any] = {"url": obs.url, "irreversible": irreversible, "reason": outcome.reason}
+            await self._screenshot(live, child, info)
             if action.kind == "stop" or not outcome.done:
                 # stop leaves the page as it was: it is still the parent's page
                 await self.pool.put(state.key() if action.kind == "stop" else child.key(), live)
@@ -322,10 +334,17 @@ class WebEnv(Environment[WebState, WebAction]):
         text = obs.text
         if outcome.done:
             text += f"\nEpisode over: reward {outcome.reward:g} ({outcome.reason})"
-        info = {"url": obs.url, "irreversible": irreversible, "reason": outcome.reason}
         if outcome.needs_judge:
             info["needs_judge"] = True
         return Step(child, text, reward=outcome.reward, terminal=outcome.done, info=info)
+
+    async def _screenshot(self, live: LivePage, state: WebState, info: dict[str, Any]) -> None:
+        if self.screenshots is None:
+            return
+        name = hashlib.sha1(state.key().encode()).hexdigest()[:16] + ".png"
+        path = self.screenshots / name
+        await live.page.screenshot(path=str(path), timeout=self.action_timeout_s * 1000)
+        info["screenshot"] = str(path)
 
     async def _restore(self, task: Task, state: WebState) -> LivePage:
         site = self._site(task)
@@ -384,7 +403,7 @@ class WebEnv(Environment[WebState, WebAction]):
         text = action.render()
         if state is not None and action.id is not None and 1 <= action.id <= len(state.elements):
             element = state.elements[action.id - 1]
-            text += f" [{element.role} {element.name[:40]!r}]"
+            text += f" ({element.role} {element.name[:40]!r})"
         return text
 
     def legal_actions(self, state: WebState) -> list[WebAction] | None:

@@ -16,6 +16,7 @@ from treeagent.environments.web.observe import Element, build_observation
         ("click(3)", WebAction(kind="click", id=3)),
         ("click [12]", WebAction(kind="click", id=12)),
         ("Action: click(4) [button 'OK']", WebAction(kind="click", id=4)),
+        ("click(4) (button 'OK')", WebAction(kind="click", id=4)),
         ('type(4, "a, b")', WebAction(kind="type", id=4, text="a, b")),
         ("type [7] [hello world]", WebAction(kind="type", id=7, text="hello world")),
         ("fill(2, x)", WebAction(kind="type", id=2, text="x")),

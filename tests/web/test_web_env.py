@@ -4,7 +4,9 @@ differs), the pool's bounds, irreversible actions, a hanging page."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -34,7 +36,7 @@ async def act(env: WebEnv, step: Step[WebState], text: str) -> Step[WebState]:
     return await env.step(step.state, env.parse_action(step.state, text))
 
 
-async def test_observation_shows_roles_names_values_and_focus(env: WebEnv, pages: StaticServer) -> None:
+async def test_observation_shows_roles_names_values_and_focus(env: WebEnv, pages: StaticServer, tmp_path: Path) -> None:
     step = await env.reset(url_task(pages.url("form.html"), "say hello", task_id="obs"))
     text = step.observation
     assert text.startswith(f"URL: {pages.url('form.html')}\nTitle: Form Fixture")
@@ -46,10 +48,12 @@ async def test_observation_shows_roles_names_values_and_focus(env: WebEnv, pages
     focused = await act(env, step, f"click({name})")
     assert f"[{name}] textbox 'Name' focused" in focused.observation
     assert env.render(focused.state) == focused.state.observation
-    small = WebEnv(browser=env.browser, max_obs_chars=250, spare_starts=0)
+    small = WebEnv(browser=env.browser, max_obs_chars=250, spare_starts=0, screenshots=tmp_path)
     try:
         cut = await small.reset(url_task(pages.url("form.html"), "say hello", task_id="small"))
         assert len(cut.observation) <= 250 and "[... observation cut:" in cut.observation
+        shot = Path(cut.info["screenshot"])
+        assert shot.parent == tmp_path and (await asyncio.to_thread(shot.read_bytes))[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         await small.close()
 
