@@ -14,9 +14,7 @@ hidden tests and the budget is counted in LLM calls.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from treeagent.results import append_result, read_results
 from treeagent.search import CONTROLLERS, Budget, Controller
 
 CODING_ENVS = ("humaneval", "code:FILE.jsonl")
@@ -219,26 +218,7 @@ def summarise(config: CompareConfig, rows: Sequence[dict[str, Any]]) -> list[Sum
 
 def read_rows(path: Path, config: CompareConfig) -> dict[str, dict[str, Any]]:
     """Rows already in a results file (by cell key); an error if another configuration wrote them."""
-    done: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return done
-    lines = path.read_text(encoding="utf-8").splitlines()
-    identity = config.identity()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                break  # torn last line: the run was killed while writing it
-            raise CompareError(f"{path}:{number} is not JSON; is this a compare results file?") from None
-        if not isinstance(row, dict) or "key" not in row or "config" not in row:
-            raise CompareError(f"{path}:{number} is not a compare result line")
-        if row["config"] != identity:
-            raise CompareError(f"{path} holds results of another comparison; write to another --out or delete it")
-        done[row["key"]] = row
-    return done
+    return read_results(path, config.identity(), key="key", kind="compare")
 
 
 def varying_budget(config: CompareConfig) -> str | None:
@@ -313,7 +293,7 @@ async def run_compare(
     async def landed(index: int, row: Any) -> None:
         row["config"] = identity
         if path is not None:
-            await asyncio.to_thread(_append, path, json.dumps(row, ensure_ascii=False) + "\n")
+            await append_result(path, row)
         if on_result is not None:
             on_result(row)
 
@@ -327,8 +307,3 @@ async def run_compare(
         resumed=len(resumed),
         results=str(path) if path is not None else None,
     )
-
-
-def _append(path: Path, line: str) -> None:
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(line)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from treeagent.coding.evaluation import EvalSummary, _append, _config, read_results, summarise
+from treeagent.coding.evaluation import EvalSummary, _config, summarise
 from treeagent.environments.code import CodeProblem
+from treeagent.results import append_result, read_results
 from treeagent.scaleout import run_tasks
 
 
@@ -126,7 +126,7 @@ async def run_eval_on_ray(
 
     async def landed(index: int, row: Any) -> None:
         if out is not None:
-            await asyncio.to_thread(_append, out, json.dumps(row, ensure_ascii=False) + "\n")
+            await append_result(out, row)
         if on_result is not None:
             on_result(row)
 

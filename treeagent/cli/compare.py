@@ -30,10 +30,11 @@ from treeagent.compare import (
     run_compare,
 )
 from treeagent.registry import EnvSpecError
+from treeagent.results import ResultsFileError
 from treeagent.scaleout import ScaleOutError
 
 
-@user_errors(CompareError, EnvSpecError, ScaleOutError, *_llm_errors())
+@user_errors(CompareError, EnvSpecError, ResultsFileError, ScaleOutError, *_llm_errors())
 def compare(
     env: Annotated[
         str,

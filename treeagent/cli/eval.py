@@ -15,9 +15,10 @@ from rich.table import Table
 
 from treeagent.cli.common import console, user_errors
 from treeagent.cli.solve import SOLVER_HELP, _llm_errors
-from treeagent.coding.evaluation import EvalSummary, ResultsFileError
+from treeagent.coding.evaluation import EvalSummary
 from treeagent.coding.solvers import SOLVERS, SolverError
 from treeagent.environments.code import ProblemError
+from treeagent.results import ResultsFileError
 
 
 @user_errors(ProblemError, SolverError, ResultsFileError, *_llm_errors())
@@ -146,7 +147,8 @@ async def _eval(
     from treeagent.agents.llm_client import LLMClient
     from treeagent.agents.llm_config import LLMConfig
     from treeagent.agents.vllm_server import serve_or_connect
-    from treeagent.coding.evaluation import read_results, run_eval
+    from treeagent.coding.evaluation import run_eval
+    from treeagent.results import read_results
     from treeagent.sandbox import ProcessSandbox
 
     width, concurrency, seed, early_stop, traces, base_url = rest

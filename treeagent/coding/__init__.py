@@ -1,10 +1,11 @@
 """Coding solvers: greedy, best-of-N, Reflexion, LATS-style MCTS, RethinkMCTS, CodeTree and
 PlanSearch on one budget unit; `solve_code` for one problem, `run_eval` for a benchmark."""
 
-from treeagent.coding.evaluation import EvalSummary, ResultsFileError, run_eval
+from treeagent.coding.evaluation import EvalSummary, run_eval
 from treeagent.coding.sampling import RepeatedSampling
 from treeagent.coding.solve import CodeSolution, asolve_code, select_answer, solve_code
 from treeagent.coding.solvers import SOLVERS, SolverError, build_solver
+from treeagent.results import ResultsFileError
 
 __all__ = [
     "SOLVERS",

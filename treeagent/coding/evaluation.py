@@ -9,7 +9,6 @@ problems' own times, which `--jobs` overlaps).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -21,11 +20,8 @@ from pydantic import BaseModel
 from treeagent.agents.llm_client import LLMClient
 from treeagent.coding.solve import CodeSolution, asolve_code
 from treeagent.environments.code import CodeProblem
+from treeagent.results import append_result, read_results
 from treeagent.sandbox.testing import SandboxLike
-
-
-class ResultsFileError(ValueError):
-    """The results file belongs to another configuration or is not a results file."""
 
 
 class EvalSummary(BaseModel):
@@ -46,33 +42,6 @@ class EvalSummary(BaseModel):
 
 def _config(solver: str, budget_calls: int, seed: int, early_stop: bool) -> dict[str, Any]:
     return {"solver": solver, "budget_calls": budget_calls, "seed": seed, "early_stop": early_stop}
-
-
-def read_results(path: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The finished problems in `path` (by id); an error if a line was written by another config."""
-    done: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return done
-    with path.open(encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                break  # a torn last line: the run was killed while writing it
-            raise ResultsFileError(f"{path}:{number} is not JSON; is this an eval results file?") from None
-        if not isinstance(row, dict) or "id" not in row or "config" not in row:
-            raise ResultsFileError(f"{path}:{number} is not an eval result line")
-        if row["config"] != config:
-            raise ResultsFileError(
-                f"{path} holds results of another configuration ({row['config']}, not {config}); "
-                "write to another --out file or delete this one"
-            )
-        done[row["id"]] = row
-    return done
 
 
 def summarise(rows: Sequence[dict[str, Any]], solver: str, budget_calls: int) -> EvalSummary:
@@ -144,8 +113,7 @@ async def run_eval(
         async with lock:
             rows.append(row)
             if path is not None:
-                line = json.dumps(row, ensure_ascii=False) + "\n"
-                await asyncio.to_thread(_append, path, line)
+                await append_result(path, row)
             if on_result is not None:
                 on_result(row)
 
@@ -156,9 +124,3 @@ async def run_eval(
     summary.resumed = len(resumed)
     summary.results = str(path) if path is not None else None
     return summary
-
-
-def _append(path: Path, line: str) -> None:
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()

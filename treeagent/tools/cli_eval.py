@@ -52,7 +52,7 @@ async def _eval(
     from treeagent.agents.llm_client import LLMClient
     from treeagent.agents.llm_config import LLMConfig
     from treeagent.agents.vllm_server import serve_or_connect
-    from treeagent.coding.evaluation import ResultsFileError
+    from treeagent.results import ResultsFileError
     from treeagent.tools.suite import run_bfcl
 
     jobs, seed, width, traces, base_url = rest

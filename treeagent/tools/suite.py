@@ -8,7 +8,6 @@ returns; a search that "finished" (answered every turn) may still fail it.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -21,10 +20,10 @@ from treeagent.agents.base import Evaluator, NodeView
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.tools.policy import Mode, ToolPolicy
-from treeagent.coding.evaluation import read_results
 from treeagent.environments.base import Task
 from treeagent.environments.tools.bfcl import BFCLEnv, call_strings, judge
 from treeagent.environments.tools.env import ToolState
+from treeagent.results import append_result, read_results
 from treeagent.search import DFSDT, BestFirst, Budget, Controller, SearchResult
 from treeagent.search.react import ReActChain
 
@@ -194,7 +193,7 @@ async def run_bfcl(
         async with lock:
             rows.append(row)
             if path is not None:
-                await asyncio.to_thread(_append, path, json.dumps(row, ensure_ascii=False) + "\n")
+                await append_result(path, row)
             if on_result is not None:
                 on_result(row)
 
@@ -208,9 +207,3 @@ async def run_bfcl(
     summary.resumed = len(resumed)
     summary.results = str(path) if path is not None else None
     return summary
-
-
-def _append(path: Path, line: str) -> None:
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()

@@ -7,7 +7,6 @@ configuration (controller, budget, knobs), so changing a knob never mixes result
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,11 +15,8 @@ from typing import Any
 
 from treeagent.agents.llm_client import LLMClient
 from treeagent.environments.web import WebEnv, miniwob_task
+from treeagent.results import append_result, read_results
 from treeagent.web.agents import WebSearchConfig, make_controller
-
-
-class ResultsFileError(ValueError):
-    """The results file cannot be read or written; the message names it."""
 
 
 @dataclass
@@ -52,29 +48,6 @@ class MiniWobSummary:
         }
 
 
-def read_rows(path: Path, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Rows already in `path` for this configuration, by episode id (a torn last line is ignored)."""
-    rows: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return rows
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ResultsFileError(f"cannot read results file {path}: {exc}") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                continue
-            raise ResultsFileError(f"{path}:{number} is not JSON; pass another --out or delete the file") from None
-        if isinstance(row, dict) and row.get("config") == config and "id" in row:
-            rows[row["id"]] = row
-    return rows
-
-
 async def run_miniwob_eval(
     tasks: Sequence[str],
     seeds: Sequence[int],
@@ -89,7 +62,7 @@ async def run_miniwob_eval(
     """Search every (task, seed) episode with `config`; append a row per episode to `out`."""
     episodes = [miniwob_task(name, seed) for name in tasks for seed in seeds]
     key = config.model_dump(mode="json")
-    done = read_rows(out, key)
+    done = read_results(out, key)
     summary = MiniWobSummary(controller=config.controller, results=str(out))
     own_env = env is None
     environment = env or WebEnv(max_live=6)
@@ -102,8 +75,7 @@ async def run_miniwob_eval(
             else:
                 row = await _episode(environment, llm, config, task, traces)
                 row["config"] = key
-                with out.open("a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(row) + "\n")
+                await append_result(out, row)
             _count(summary, row)
             if on_result is not None:
                 on_result(row)

@@ -1,0 +1,59 @@
+"""Resumable results files: one JSON line per finished task, appended as each one finishes.
+
+`eval` (coding, MiniWoB, BFCL) and `compare` all write them, so a killed run loses nothing and a
+re-run skips what is done. Every line carries the run's `config`; a file written under another
+configuration is refused rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+
+class ResultsFileError(ValueError):
+    """The results file belongs to another configuration or is not a results file."""
+
+
+def read_results(path: Path, config: Any, key: str = "id", kind: str = "eval") -> dict[str, dict[str, Any]]:
+    """The finished tasks in `path` by `row[key]`; {} when there is no file yet. A torn last line
+    (a run killed while writing it) is ignored; any other bad line is an error naming it."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return done
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsFileError(f"cannot read results file {path}: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break
+            raise ResultsFileError(f"{path}:{number} is not JSON; is this an {kind} results file?") from None
+        if not isinstance(row, dict) or key not in row or "config" not in row:
+            raise ResultsFileError(f"{path}:{number} is not an {kind} result line")
+        if row["config"] != config:
+            raise ResultsFileError(
+                f"{path}:{number} holds results of another configuration ({row['config']}, not {config}); "
+                "pass another --out or delete the file"
+            )
+        done[str(row[key])] = row
+    return done
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line and flush it (blocking: call through `append_result` from the event loop)."""
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+
+
+async def append_result(path: Path, row: dict[str, Any]) -> None:
+    """Append one result row as a JSON line, off the event loop."""
+    await asyncio.to_thread(append_line, path, json.dumps(row, ensure_ascii=False) + "\n")
