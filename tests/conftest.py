@@ -4,8 +4,10 @@ fails the run: CI starts every service the tests use, so a skip there means some
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 
 _skipped: list[str] = []
 
@@ -21,3 +23,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nodeid in _skipped:
             print(f"  {nodeid}")
         session.exitstatus = 1
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def live_base_url() -> AsyncIterator[str]:
+    """The live model server for `@pytest.mark.llm` tests: TREEAGENT_BASE_URL (scripts/test.sh sets
+    it), else one on the default port, else an embedded server started for this session."""
+    from treeagent.agents.vllm_server import serve_or_connect
+
+    async with serve_or_connect() as server:
+        yield server.base_url

@@ -37,16 +37,7 @@ async def cassette_llm() -> AsyncIterator[MakeLLM]:
     await clients.close()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def code_base_url() -> AsyncIterator[str]:
-    """The live server: TREEAGENT_BASE_URL, else one on the default port, else an embedded one."""
-    from treeagent.agents.vllm_server import serve_or_connect
-
-    async with serve_or_connect() as server:
-        yield server.base_url
-
-
 @pytest_asyncio.fixture(loop_scope="session")
-async def live_llm(code_base_url: str) -> AsyncIterator[LLMClient]:
-    async with LLMClient(LLMConfig(base_urls=[code_base_url], request_timeout_s=120), record_prompts=True) as client:
+async def live_llm(live_base_url: str) -> AsyncIterator[LLMClient]:
+    async with LLMClient(LLMConfig(base_urls=[live_base_url], request_timeout_s=120), record_prompts=True) as client:
         yield client

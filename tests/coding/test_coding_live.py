@@ -53,9 +53,9 @@ def _invoke(args: list[str]) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-async def test_solve_and_eval_commands(code_base_url: str, tmp_path: Path) -> None:
+async def test_solve_and_eval_commands(live_base_url: str, tmp_path: Path) -> None:
     code, out = await asyncio.to_thread(
-        _invoke, ["solve", "23", "--solver", "greedy", "--budget-calls", "1", "--base-url", code_base_url, "--json"]
+        _invoke, ["solve", "23", "--solver", "greedy", "--budget-calls", "1", "--base-url", live_base_url, "--json"]
     )
     assert code == 0, out
     summary = json.loads(out.strip().splitlines()[-1])
@@ -71,7 +71,7 @@ async def test_solve_and_eval_commands(code_base_url: str, tmp_path: Path) -> No
     problems.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     results = tmp_path / "results.jsonl"
     args = ["eval", str(problems), "--solver", "greedy", "--budget-calls", "1", "--out", str(results)]
-    args += ["--base-url", code_base_url, "--json"]
+    args += ["--base-url", live_base_url, "--json"]
     code, out = await asyncio.to_thread(_invoke, args)
     assert code == 0, out
     first = json.loads(out.strip().splitlines()[-1])

@@ -5,29 +5,20 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 pytest.importorskip("pyspiel")
 
 from typer.testing import CliRunner
 
-from treeagent.agents.vllm_server import serve_or_connect
 from treeagent.cli.main import app
 from treeagent.environments.games.openspiel import OpenSpielEnv
 from treeagent.game_records import read_jsonl
 
 pytestmark = pytest.mark.llm
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "games_llm_mcts.py"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def games_base_url() -> AsyncIterator[str]:
-    async with serve_or_connect() as server:
-        yield server.base_url
 
 
 def load_example() -> object:
@@ -39,10 +30,10 @@ def load_example() -> object:
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_llm_mcts_plays_a_full_connect_four_game_against_random(games_base_url: str, tmp_path: Path) -> None:
+async def test_llm_mcts_plays_a_full_connect_four_game_against_random(live_base_url: str, tmp_path: Path) -> None:
     example = load_example()
     out = tmp_path / "games.jsonl"
-    result, records = await example.main(games_base_url, simulations=4, games=1, out=out)  # type: ignore[attr-defined]
+    result, records = await example.main(live_base_url, simulations=4, games=1, out=out)  # type: ignore[attr-defined]
     assert result.games == 1 and len(records) == 1
     (record,) = records
     assert record == next(iter(read_jsonl(out)))
@@ -65,7 +56,7 @@ async def test_llm_mcts_plays_a_full_connect_four_game_against_random(games_base
     assert sum(m.info["llm_calls"] for m in ours) <= 4 * len(ours)
 
 
-def test_the_model_alone_plays_legal_moves_from_the_command_line(games_base_url: str, tmp_path: Path) -> None:
+def test_the_model_alone_plays_legal_moves_from_the_command_line(live_base_url: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         [
@@ -78,7 +69,7 @@ def test_the_model_alone_plays_legal_moves_from_the_command_line(games_base_url:
             "-n",
             "1",
             "--base-url",
-            games_base_url,
+            live_base_url,
             "--out",
             str(tmp_path),
         ],

@@ -177,12 +177,3 @@ async def open_page(browser: Any) -> AsyncIterator[Callable[[Path], Any]]:
     yield opener
     for context in contexts:
         await context.close()
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def live_base_url() -> AsyncIterator[str]:
-    """The shared model server (TREEAGENT_BASE_URL, set by scripts/test.sh), for `@pytest.mark.llm` tests."""
-    from treeagent.agents.vllm_server import serve_or_connect
-
-    async with serve_or_connect() as server:
-        yield server.base_url

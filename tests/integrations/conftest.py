@@ -3,19 +3,9 @@ local Ray instance started here (Ray takes ~10-20 s to start on this machine).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-import pytest_asyncio
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def live_base_url() -> AsyncIterator[str]:
-    """The live server: TREEAGENT_BASE_URL, else one on the default port, else an embedded one."""
-    from treeagent.agents.vllm_server import serve_or_connect
-
-    async with serve_or_connect() as server:
-        yield server.base_url
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from tests.cassette_clients import CassetteClients
 from treeagent.agents.base import Usage
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.vllm_server import serve_or_connect
 
 CASSETTES = Path(__file__).parent / "cassettes"
 
@@ -56,14 +55,7 @@ async def cassette_llm() -> AsyncIterator[Callable[..., LLMClient]]:
     await clients.close()
 
 
-@pytest.fixture(scope="session")
-async def llm_base_url() -> AsyncIterator[str]:
-    """The live server's base URL: TREEAGENT_BASE_URL, else an embedded server for this session."""
-    async with serve_or_connect() as server:
-        yield server.base_url
-
-
 @pytest.fixture
-async def live_llm(llm_base_url: str) -> AsyncIterator[LLMClient]:
-    async with LLMClient(LLMConfig(base_urls=[llm_base_url], request_timeout_s=120)) as client:
+async def live_llm(live_base_url: str) -> AsyncIterator[LLMClient]:
+    async with LLMClient(LLMConfig(base_urls=[live_base_url], request_timeout_s=120)) as client:
         yield client

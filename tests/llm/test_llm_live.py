@@ -82,9 +82,9 @@ async def test_prefix_cache_hits_on_shared_prompt(live_llm: LLMClient) -> None:
     assert second.usage.cached_tokens >= first.usage.prompt_tokens // 2
 
 
-async def test_dead_endpoint_is_taken_out_of_rotation(llm_base_url: str) -> None:
+async def test_dead_endpoint_is_taken_out_of_rotation(live_base_url: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    config = LLMConfig(base_urls=[dead, llm_base_url], endpoint_cooldown_s=30, max_attempts=4)
+    config = LLMConfig(base_urls=[dead, live_base_url], endpoint_cooldown_s=30, max_attempts=4)
     async with LLMClient(config) as llm:
         results = await asyncio.gather(*(llm.complete(HELLO, sampling=Sampling(max_tokens=4)) for _ in range(6)))
         assert all(len(r.choices) == 1 for r in results)
@@ -93,9 +93,9 @@ async def test_dead_endpoint_is_taken_out_of_rotation(llm_base_url: str) -> None
         assert live.served >= 6
 
 
-async def test_serve_or_connect_uses_the_running_server(llm_base_url: str) -> None:
-    async with serve_or_connect(llm_base_url) as server:
-        assert not server.owned and server.base_url == llm_base_url
+async def test_serve_or_connect_uses_the_running_server(live_base_url: str) -> None:
+    async with serve_or_connect(live_base_url) as server:
+        assert not server.owned and server.base_url == live_base_url
 
 
 async def test_small_search_end_to_end(live_llm: LLMClient, tmp_path: Path) -> None:
@@ -120,11 +120,11 @@ async def test_small_search_end_to_end(live_llm: LLMClient, tmp_path: Path) -> N
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # an engine start takes ~40 s alone, minutes on a crowded machine
-async def test_requests_survive_a_server_restart(llm_base_url: str) -> None:
-    port = urlparse(llm_base_url).port or 80
+async def test_requests_survive_a_server_restart(live_base_url: str) -> None:
+    port = urlparse(live_base_url).port or 80
     if not pid_path(port).exists():
         pytest.skip("the server was not started by scripts/vllm.sh on this machine; cannot restart it")
-    config = LLMConfig(base_urls=[llm_base_url], max_attempts=1000, retry_window_s=800, request_timeout_s=60)
+    config = LLMConfig(base_urls=[live_base_url], max_attempts=1000, retry_window_s=800, request_timeout_s=60)
     async with LLMClient(config) as llm:
         assert await llm.model_name()  # asked while up: the request below needs no /models call
         await stop_background(port)

@@ -48,16 +48,7 @@ def scripted() -> type[ScriptedPolicy]:
     return ScriptedPolicy
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def tools_base_url() -> AsyncIterator[str]:
-    """The live server: TREEAGENT_BASE_URL, else one on the default port, else an embedded one."""
-    from treeagent.agents.vllm_server import serve_or_connect
-
-    async with serve_or_connect() as server:
-        yield server.base_url
-
-
 @pytest_asyncio.fixture(loop_scope="session")
-async def tools_llm(tools_base_url: str) -> AsyncIterator[LLMClient]:
-    async with LLMClient(LLMConfig(base_urls=[tools_base_url], request_timeout_s=180)) as client:
+async def tools_llm(live_base_url: str) -> AsyncIterator[LLMClient]:
+    async with LLMClient(LLMConfig(base_urls=[live_base_url], request_timeout_s=180)) as client:
         yield client

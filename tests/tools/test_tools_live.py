@@ -58,10 +58,10 @@ async def test_dfsdt_on_bfcl_tasks_with_the_real_model(tools_llm: LLMClient, tmp
         assert row["llm_calls"] == result.stats.llm_calls and row["nodes"] == len(result.tree)
 
 
-def test_eval_bfcl_command_writes_results_and_resumes(tools_base_url: str, tmp_path: Path) -> None:
+def test_eval_bfcl_command_writes_results_and_resumes(live_base_url: str, tmp_path: Path) -> None:
     out = tmp_path / "bfcl.jsonl"
     args = ["eval", "bfcl", "--category", "multi_turn_base", "--controller", "dfsdt", "--budget-calls", "2"]
-    args += ["--limit", "1", "--out", str(out), "--base-url", tools_base_url, "--json"]
+    args += ["--limit", "1", "--out", str(out), "--base-url", live_base_url, "--json"]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output.strip().splitlines()[-1])
@@ -76,13 +76,13 @@ def test_eval_bfcl_command_writes_results_and_resumes(tools_base_url: str, tmp_p
     assert len(out.read_text().splitlines()) == 1
 
 
-def test_the_tools_example_runs_against_the_model(tools_base_url: str) -> None:
+def test_the_tools_example_runs_against_the_model(live_base_url: str) -> None:
     done = subprocess.run(
         [
             sys.executable,
             str(ROOT / "examples" / "tools_agent.py"),
             "--base-url",
-            tools_base_url,
+            live_base_url,
             "--budget-calls",
             "2",
         ],

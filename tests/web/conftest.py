@@ -3,7 +3,6 @@ fixture pages under tests/web/pages served on 127.0.0.1, and the live model for 
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,12 +44,3 @@ async def browser() -> AsyncIterator[Browser]:
     shared = Browser()
     yield shared
     await shared.close()
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def web_base_url() -> AsyncIterator[str]:
-    """The live model server: TREEAGENT_BASE_URL, else one on the default port, else an embedded one."""
-    from treeagent.agents.vllm_server import serve_or_connect
-
-    async with serve_or_connect(os.environ.get("TREEAGENT_BASE_URL") or None) as server:
-        yield server.base_url

@@ -21,12 +21,12 @@ pytestmark = [pytest.mark.llm, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def test_best_first_with_the_model_records_a_coherent_search(
-    browser: Browser, web_base_url: str, tmp_path: Path
+    browser: Browser, live_base_url: str, tmp_path: Path
 ) -> None:
     trace = tmp_path / "best_first.jsonl"
     config = WebSearchConfig(controller="best-first", branching=2, samples=2, max_expansions=2, concurrency=2)
     env = WebEnv(browser=browser)
-    async with LLMClient(LLMConfig(base_urls=[web_base_url], request_timeout_s=180)) as llm:
+    async with LLMClient(LLMConfig(base_urls=[live_base_url], request_timeout_s=180)) as llm:
         try:
             result = await make_controller(llm, config, trace=trace).run(env, miniwob_task("click-test-2", seed=4))
         finally:
@@ -57,11 +57,11 @@ async def test_best_first_with_the_model_records_a_coherent_search(
         assert result.best.step is not None and result.best.step.reward == 1.0
 
 
-async def test_miniwob_eval_writes_rows_and_resumes(browser: Browser, web_base_url: str, tmp_path: Path) -> None:
+async def test_miniwob_eval_writes_rows_and_resumes(browser: Browser, live_base_url: str, tmp_path: Path) -> None:
     out = tmp_path / "eval.jsonl"
     config = WebSearchConfig(controller="greedy", max_expansions=1, max_depth=1)
     env = WebEnv(browser=browser, spare_starts=0)
-    async with LLMClient(LLMConfig(base_urls=[web_base_url], request_timeout_s=180)) as llm:
+    async with LLMClient(LLMConfig(base_urls=[live_base_url], request_timeout_s=180)) as llm:
         try:
             first = await run_miniwob_eval(["click-test"], [0], llm=llm, config=config, out=out, env=env)
             second = await run_miniwob_eval(["click-test"], [0], llm=llm, config=config, out=out, env=env)
@@ -76,11 +76,11 @@ async def test_miniwob_eval_writes_rows_and_resumes(browser: Browser, web_base_u
 
 
 async def test_the_model_judges_a_stop_on_a_task_without_a_check(
-    browser: Browser, web_base_url: str, pages: StaticServer
+    browser: Browser, live_base_url: str, pages: StaticServer
 ) -> None:
     env = WebEnv(browser=browser, spare_starts=0)
     task = url_task(pages.url("second.html"), "Say what the page tells you.", task_id="judge-live")
-    async with LLMClient(LLMConfig(base_urls=[web_base_url], request_timeout_s=180)) as llm:
+    async with LLMClient(LLMConfig(base_urls=[live_base_url], request_timeout_s=180)) as llm:
         env.judge = stop_judge(TrajectoryJudge(llm, samples=2), env)
         try:
             root = await env.reset(task)
