@@ -374,7 +374,9 @@ async def serve_or_connect(
     urls = [base_url] if base_url else ([] if config is not None else LLMConfig.load().base_urls)
     urls = LLMConfig(base_urls=urls).base_urls
     if urls:
-        if not await answers(urls[0], timeout_s=5.0):
+        # A refused connection fails at once; the long timeout is for a server that is there but
+        # slow to answer, as a CPU engine busy with many requests is (its API shares the cores).
+        if not await answers(urls[0], timeout_s=30.0):
             raise ServerStartError(f"nothing answers at {urls[0]}; start it (`treeagent serve`) or unset it")
         yield RunningServer(urls[0], owned=False)
         return
