@@ -114,6 +114,17 @@ async def test_all_pairs_and_margin(mcts_trace: Path) -> None:
             assert node.visits >= 5 or node.status == "failed"
 
 
+async def test_values_equal_as_written_make_no_pair(mcts_trace: Path) -> None:
+    """Two means that differ only in float noise (0.55 vs 0.55 + 1e-12) are not a preference."""
+    tree = load_tree(mcts_trace)
+    pair = next(iter(preference_pairs(tree, pairing="all")))
+    chosen, rejected = tree.nodes[pair.chosen_id], tree.nodes[pair.rejected_id]
+    for node, mean in ((chosen, 0.55 + 1e-12), (rejected, 0.55)):
+        node.status, node.visits, node.value_sum = "expanded", 4, 4 * mean
+    left = list(preference_pairs(tree, pairing="all"))
+    assert all({p.chosen_id, p.rejected_id} != {chosen.id, rejected.id} for p in left)
+
+
 async def test_llm_pairs_use_the_models_own_replies(llm_trace: Path) -> None:
     tree = load_tree(llm_trace)
     replies = {text for call in tree.calls if call.tag == "propose" for text in call.texts}

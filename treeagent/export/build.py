@@ -127,7 +127,7 @@ def preference_pairs(
             score = child.score()
             if score is None or (child.status != "failed" and child.visits < min_visits):
                 continue
-            scored.append((score, child))
+            scored.append((round(score, 6), child))  # as written: float noise is not a preference
         if len(scored) < 2:
             continue
         scored.sort(key=lambda sc: (-sc[0], -sc[1].visits, sc[1].id))
@@ -147,8 +147,8 @@ def preference_pairs(
                     prompt=prompt,
                     chosen=[ChatMessage(role="assistant", content=chosen_text)],
                     rejected=[ChatMessage(role="assistant", content=rejected_text)],
-                    chosen_value=round(high, 6),
-                    rejected_value=round(low, 6),
+                    chosen_value=high,
+                    rejected_value=low,
                     margin=round(high - low, 6),
                     depth=parent.depth,
                     parent_id=parent.id,
