@@ -69,6 +69,17 @@ async def _locator(live: LivePage, element_id: int) -> Any:
     return live.page.locator(f"[{_TAG}='{tag}']")
 
 
+# `mouse.wheel` returns before the page has scrolled: wait (in short ticks, at most ~1 s) for the
+# scroll to start and to stop, then one tick more so the page's own scroll handlers have run.
+_SCROLL_DONE_JS = """async (before) => {
+  const tick = () => new Promise((done) => setTimeout(done, 16));
+  for (let i = 0; i < 30 && window.scrollY === before; i++) await tick();
+  let last = NaN;
+  for (let i = 0; i < 30 && window.scrollY !== last; i++) { last = window.scrollY; await tick(); }
+  await tick();
+}"""
+
+
 async def apply(live: LivePage, action: WebAction, timeout_s: float) -> None:
     """Perform `action` on the live page (not `stop`, which changes nothing on the page)."""
     page = live.page
@@ -93,7 +104,9 @@ async def apply(live: LivePage, action: WebAction, timeout_s: float) -> None:
         await page.keyboard.press(action.text or "")
     elif kind == "scroll":
         height = page.viewport_size["height"] if page.viewport_size else 600
+        before = await page.evaluate("window.scrollY")
         await page.mouse.wheel(0, (-0.8 if action.text == "up" else 0.8) * height)
+        await page.evaluate(_SCROLL_DONE_JS, before)
     elif kind == "goto":
         await page.goto(action.text or "", timeout=ms, wait_until="domcontentloaded")
     elif kind == "back":
