@@ -47,8 +47,13 @@ class LivePage:
 
 async def open_page(browser: Any) -> LivePage:
     context = await browser.context()
-    page = await context.new_page()
-    cdp = await context.new_cdp_session(page)
+    try:  # cancelled half-way (a background spare when the environment closes): no context left open
+        page = await context.new_page()
+        cdp = await context.new_cdp_session(page)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await context.close()
+        raise
     return LivePage(context, page, cdp, browser.generation)
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,71 +21,11 @@ from treeagent.environments.base import Capabilities, Environment, InvalidAction
 from treeagent.environments.web.actions import WebAction, check_target, is_irreversible, parse_action
 from treeagent.environments.web.browser import Browser
 from treeagent.environments.web.driver import LivePage, apply, open_page, settle
-from treeagent.environments.web.observe import Element
+from treeagent.environments.web.listing import plausible_actions
 from treeagent.environments.web.pool import StatePool
 from treeagent.environments.web.sites import Check, MiniWobSite, Outcome, UrlSite
+from treeagent.environments.web.state import KEY_SEP, WebState
 from treeagent.environments.web.tasks import WebTaskError, miniwob_root
-
-_SEP = "\x1f"
-_CLICKABLE = frozenset(
-    {
-        "button",
-        "link",
-        "checkbox",
-        "radio",
-        "tab",
-        "menuitem",
-        "menuitemcheckbox",
-        "menuitemradio",
-        "option",
-        "treeitem",
-        "switch",
-        "listitem",
-        "gridcell",
-        "cell",
-        "heading",
-        "image",
-        "img",
-        "StaticText",
-        "textbox",
-        "searchbox",
-        "combobox",
-        "spinbutton",
-    }
-)
-_QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class WebState:
-    """A node of the search: the path from the start page and what it showed."""
-
-    task_id: str
-    goal: str
-    path: tuple[WebAction, ...]
-    #: fingerprint of the page after 0, 1, ..., len(path) actions
-    prints: tuple[str, ...]
-    #: per action of `path`: did it (likely) commit something outside the page?
-    irreversible: tuple[bool, ...]
-    observation: str
-    elements: tuple[Element, ...]
-    url: str
-    done: bool = False
-    reward: float = 0.0
-    reason: str = ""
-    needs_judge: bool = False
-    answer: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def key(self, depth: int | None = None) -> str:
-        depth = len(self.path) if depth is None else depth
-        return _SEP.join([self.task_id, *(a.render() for a in self.path[:depth])])
-
-    def prefix_keys(self) -> list[str]:
-        keys = [self.task_id]
-        for action in self.path:
-            keys.append(keys[-1] + _SEP + action.render())
-        return keys
 
 
 class WebEnv(Environment[WebState, WebAction]):
@@ -407,35 +345,16 @@ class WebEnv(Environment[WebState, WebAction]):
         return text
 
     def legal_actions(self, state: WebState) -> list[WebAction] | None:
-        """The plausible actions, controls first: clicks on interactive elements, typing the goal's
-        quoted strings into fields, choosing options, then clicks on plain text (menus, trees)."""
+        """In listed-actions mode, the plausible actions (listing.py); else any action goes."""
         if not self.listed_actions:
             return None
-        if state.done:
-            return []
-        wanted = [a or b for a, b in _QUOTED.findall(state.goal)]
-        controls: list[WebAction] = []
-        texts: list[WebAction] = []
-        for e in state.elements:
-            if e.role == "StaticText":
-                if len(e.name) <= 60:
-                    texts.append(WebAction(kind="click", id=e.id))
-                continue
-            if e.role in _CLICKABLE:
-                controls.append(WebAction(kind="click", id=e.id))
-            if e.editable:
-                controls.extend(WebAction(kind="type", id=e.id, text=w) for w in wanted)
-            if e.options:
-                controls.extend(WebAction(kind="select", id=e.id, text=o) for o in e.options)
-        actions = controls + texts
-        if self._tasks.get(state.task_id, Task(id="x")).data.get("site") == "url":
-            actions.append(WebAction(kind="stop", text=""))
-        return actions[:200]
+        on_user_site = self._tasks.get(state.task_id, Task(id="x")).data.get("site") == "url"
+        return plausible_actions(state, with_stop=on_user_site)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def forget(self, task_id: str) -> None:
         """Close the live pages of a finished task (an evaluation runs many tasks in one browser)."""
-        await self.pool.discard(lambda key: key == task_id or key.startswith(task_id + _SEP))
+        await self.pool.discard(lambda key: key == task_id or key.startswith(task_id + KEY_SEP))
         self._tasks.pop(task_id, None)
         for live in self._spares.pop(task_id, []):
             await live.close()
