@@ -20,7 +20,8 @@ from treeagent.environments.base import Step
 from treeagent.environments.games.notation import notation_for
 from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
 from treeagent.game_records import GameRecord, MoveRecord
-from treeagent.search import MCTS, best_child
+from treeagent.search import MCTS, SearchResult, best_child
+from treeagent.search.node import Node
 
 
 @dataclass
@@ -79,12 +80,7 @@ class MCTSPlayer:
             concurrency=self.concurrency,
             seed=self._seed + len(moves),
         )
-        started = time.perf_counter()
-        result = await controller.run(env, game_task(env.game_name, moves, env.params))
-        self.stats.seconds += time.perf_counter() - started
-        self.stats.simulations += result.stats.simulations
-        self.stats.moves += 1
-        chosen = best_child(result.tree.root)
+        result, chosen = await search_move(controller, env, moves, self.stats)
         self.last_info = {
             "simulations": result.stats.simulations,
             "visits": chosen.visits,
@@ -92,6 +88,19 @@ class MCTSPlayer:
             "proven": chosen.proven,
         }
         return int(chosen.action)
+
+
+async def search_move(
+    controller: MCTS, env: OpenSpielEnv, moves: list[int], stats: PlayerStats
+) -> tuple[SearchResult, Node]:
+    """One move by a fresh search from the position after `moves`: the result and the child chosen
+    (the most visited); the player's stats are charged with it."""
+    started = time.perf_counter()
+    result = await controller.run(env, game_task(env.game_name, moves, env.params))
+    stats.seconds += time.perf_counter() - started
+    stats.simulations += result.stats.simulations
+    stats.moves += 1
+    return result, best_child(result.tree.root)
 
 
 class OpenSpielMCTSPlayer:

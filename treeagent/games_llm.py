@@ -22,9 +22,9 @@ from treeagent.agents.heuristics import RandomRollout, UniformPolicy, Weighted
 from treeagent.agents.llm_client import LLMClient
 from treeagent.environments.base import Step
 from treeagent.environments.games.notation import notation_for
-from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
-from treeagent.games import PlayerStats
-from treeagent.search import MCTS, best_child
+from treeagent.environments.games.openspiel import OpenSpielEnv
+from treeagent.games import PlayerStats, search_move
+from treeagent.search import MCTS
 
 __all__ = [
     "InternalSearchPlayer",
@@ -100,12 +100,7 @@ class PUCTPlayer:
             concurrency=self.concurrency,
             seed=self.seed + len(moves),
         )
-        started = time.perf_counter()
-        result = await controller.run(env, game_task(env.game_name, moves, env.params))
-        self.stats.seconds += time.perf_counter() - started
-        self.stats.simulations += result.stats.simulations
-        self.stats.moves += 1
-        chosen = best_child(result.tree.root)
+        result, chosen = await search_move(controller, env, moves, self.stats)
         root_state = step.state
         tokens = result.stats.prompt_tokens + result.stats.completion_tokens
         self.tokens += tokens
