@@ -72,6 +72,9 @@ async def arm(label: str, player: Player, games: int, opponent_sims: int, seed: 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     config = LLMConfig.load(base_urls=[args.base_url] if args.base_url else None)
+    # a long internal search is one long generation: give it time at a busy CPU engine's ~4 tokens/s
+    timeout_s = max(config.request_timeout_s, args.internal_max_tokens / 4)
+    config = config.model_copy(update={"request_timeout_s": timeout_s})
     if not config.base_urls:
         sys.exit("set TREEAGENT_BASE_URL or pass --base-url (a running model server; this script starts none)")
     print(
