@@ -20,20 +20,10 @@ from typing import Any
 
 from treeagent.agents.heuristics import RandomRollout, UniformPolicy
 from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
+from treeagent.environments.web.browser import CHROMIUM, LAUNCH_ARGS
 from treeagent.search import MCTS
 from treeagent.search.trace_tree import load_tree
 from treeagent.viewer import render
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 async def make_trace(path: Path, nodes: int) -> float:
@@ -79,7 +69,7 @@ async def main() -> None:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=list(LAUNCH_ARGS))
             for n in sizes:
                 trace, html = Path(tmp) / f"t{n}.jsonl", Path(tmp) / f"t{n}.html"
                 search_s = await make_trace(trace, n)

@@ -23,19 +23,12 @@ from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.environments.games.game24 import Game24Env, game24_task
 from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
+from treeagent.environments.web.browser import CHROMIUM as DEFAULT_CHROMIUM
+from treeagent.environments.web.browser import LAUNCH_ARGS
 from treeagent.search import MCTS, BestFirst, Budget
 
 CASSETTES = Path(__file__).parent / "cassettes"
-CHROMIUM = os.environ.get("TREEAGENT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = os.environ.get("TREEAGENT_CHROMIUM", DEFAULT_CHROMIUM)
 BIG_NODES = 10_000
 
 
@@ -144,7 +137,7 @@ async def browser() -> AsyncIterator[Any]:
     except ImportError:
         pytest.skip("playwright is not installed: pip install -e '.[web]'")
     async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=list(LAUNCH_ARGS))
         yield launched
         await launched.close()
 
