@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,49 @@ def append_line(path: Path, line: str) -> None:
 async def append_result(path: Path, row: dict[str, Any]) -> None:
     """Append one result row as a JSON line, off the event loop."""
     await asyncio.to_thread(append_line, path, json.dumps(row, ensure_ascii=False) + "\n")
+
+
+async def run_resumable(
+    ids: Sequence[str],
+    solve: Callable[[int], Awaitable[dict[str, Any]]],
+    *,
+    config: Any,
+    path: Path | None,
+    jobs: int,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+    report_resumed: bool = False,
+) -> tuple[list[dict[str, Any]], int]:
+    """Run `solve(i)` for every `ids[i]` not already in `path` (at most `jobs` at once), append each
+    new row as it lands (with `config`, and `wall_s` when the row has none), and return every row in
+    `ids` order with the number resumed. `on_result` sees the new rows as they land (and, with
+    `report_resumed`, the resumed ones first)."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    done = read_results(path, config) if path is not None else {}
+    wanted = set(ids)
+    rows = [row for key, row in done.items() if key in wanted]
+    resumed = len(rows)
+    if report_resumed and on_result is not None:
+        for row in rows:
+            on_result(row)
+    lock = asyncio.Lock()
+    gate = asyncio.Semaphore(jobs)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def one(index: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            row = {**await solve(index), "config": config}
+            row.setdefault("wall_s", round(time.perf_counter() - started, 3))
+        async with lock:
+            rows.append(row)
+            if path is not None:
+                await append_result(path, row)
+            if on_result is not None:
+                on_result(row)
+
+    await asyncio.gather(*(one(i) for i, key in enumerate(ids) if key not in done))
+    order = {key: i for i, key in enumerate(ids)}
+    rows.sort(key=lambda r: order.get(str(r["id"]), len(order)))
+    return rows, resumed

@@ -8,9 +8,7 @@ problems' own times, which `--jobs` overlaps).
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from pydantic import BaseModel
 from treeagent.agents.llm_client import LLMClient
 from treeagent.coding.solve import CodeSolution, asolve_code
 from treeagent.environments.code import CodeProblem
-from treeagent.results import append_result, read_results
+from treeagent.results import run_resumable
 from treeagent.sandbox.testing import SandboxLike
 
 
@@ -77,50 +75,31 @@ async def run_eval(
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> EvalSummary:
     """Solve every problem not already in `out`; append one line per problem; summarise all."""
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
     config = _config(solver, budget_calls, seed, early_stop)
     path = Path(out) if out is not None else None
-    done = read_results(path, config) if path is not None else {}
-    ids = {p.id for p in problems}
-    resumed = [row for pid, row in done.items() if pid in ids]
-    todo = [p for p in problems if p.id not in done]
-    rows: list[dict[str, Any]] = list(resumed)
-    lock = asyncio.Lock()
-    gate = asyncio.Semaphore(jobs)
     trace_dir = Path(traces) if traces is not None else None
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
 
-    async def one(problem: CodeProblem) -> None:
-        async with gate:
-            started = time.perf_counter()
-            trace = trace_dir / f"{problem.id.replace('/', '_')}.trace.jsonl" if trace_dir else None
-            solution: CodeSolution = await asolve_code(
-                problem,
-                solver=solver,
-                budget_calls=budget_calls,
-                width=width,
-                concurrency=concurrency,
-                seed=seed,
-                early_stop=early_stop,
-                trace=trace,
-                llm=llm,
-                sandbox=sandbox,
-            )
-            row = {**solution.summary(), "config": config, "program": solution.solution}
-            row["wall_s"] = round(time.perf_counter() - started, 3)
-        async with lock:
-            rows.append(row)
-            if path is not None:
-                await append_result(path, row)
-            if on_result is not None:
-                on_result(row)
+    async def solve(index: int) -> dict[str, Any]:
+        problem = problems[index]
+        trace = trace_dir / f"{problem.id.replace('/', '_')}.trace.jsonl" if trace_dir else None
+        solution: CodeSolution = await asolve_code(
+            problem,
+            solver=solver,
+            budget_calls=budget_calls,
+            width=width,
+            concurrency=concurrency,
+            seed=seed,
+            early_stop=early_stop,
+            trace=trace,
+            llm=llm,
+            sandbox=sandbox,
+        )
+        return {**solution.summary(), "program": solution.solution}
 
-    await asyncio.gather(*(one(p) for p in todo))
-    order = {p.id: i for i, p in enumerate(problems)}
-    rows.sort(key=lambda r: order.get(r["id"], len(order)))
+    rows, resumed = await run_resumable(
+        [p.id for p in problems], solve, config=config, path=path, jobs=jobs, on_result=on_result
+    )
     summary = summarise(rows, solver, budget_calls)
-    summary.resumed = len(resumed)
+    summary.resumed = resumed
     summary.results = str(path) if path is not None else None
     return summary

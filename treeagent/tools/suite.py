@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from treeagent.agents.tools.policy import Mode, ToolPolicy
 from treeagent.environments.base import Task
 from treeagent.environments.tools.bfcl import BFCLEnv, call_strings, judge
 from treeagent.environments.tools.env import ToolState
-from treeagent.results import append_result, read_results
+from treeagent.results import run_resumable
 from treeagent.search import DFSDT, BestFirst, Budget, Controller, SearchResult
 from treeagent.search.react import ReActChain
 
@@ -164,46 +163,25 @@ async def run_bfcl(
     """Search every task not already in `out`; append one row per task; summarise them all.
 
     `on_result` sees every row, the resumed ones first."""
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
     name = canonical_controller(controller)
     config = _config(name, category, budget_calls, seed)
     path = Path(out) if out is not None else None
-    done = read_results(path, config) if path is not None else {}
-    ids = {t.id for t in tasks}
-    resumed = [row for tid, row in done.items() if tid in ids]
-    rows: list[dict[str, Any]] = list(resumed)
-    lock = asyncio.Lock()
-    gate = asyncio.Semaphore(jobs)
     trace_dir = Path(traces) if traces is not None else None
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
     if trace_dir is not None:
         trace_dir.mkdir(parents=True, exist_ok=True)
     env = BFCLEnv()
 
-    async def one(task: Task) -> None:
-        async with gate:
-            started = time.perf_counter()
-            trace = trace_dir / f"{task.id}.{name}.trace.jsonl" if trace_dir else None
-            ctl = build_controller(name, llm, budget_calls, seed=seed, width=width, trace=trace, mode=mode)
-            result = await ctl.run(env, task)
-            row = {**await asyncio.to_thread(result_row, result, category), "config": config}
-            row["wall_s"] = round(time.perf_counter() - started, 3)
-        async with lock:
-            rows.append(row)
-            if path is not None:
-                await append_result(path, row)
-            if on_result is not None:
-                on_result(row)
+    async def solve(index: int) -> dict[str, Any]:
+        task = tasks[index]
+        trace = trace_dir / f"{task.id}.{name}.trace.jsonl" if trace_dir else None
+        ctl = build_controller(name, llm, budget_calls, seed=seed, width=width, trace=trace, mode=mode)
+        result = await ctl.run(env, task)
+        return await asyncio.to_thread(result_row, result, category)
 
-    if on_result is not None:
-        for row in resumed:
-            on_result(row)
-    await asyncio.gather(*(one(t) for t in tasks if t.id not in done))
-    order = {t.id: i for i, t in enumerate(tasks)}
-    rows.sort(key=lambda r: order.get(r["id"], len(order)))
+    rows, resumed = await run_resumable(
+        [t.id for t in tasks], solve, config=config, path=path, jobs=jobs, on_result=on_result, report_resumed=True
+    )
     summary = summarise(rows, name, category, budget_calls)
-    summary.resumed = len(resumed)
+    summary.resumed = resumed
     summary.results = str(path) if path is not None else None
     return summary
