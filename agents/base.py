@@ -115,3 +115,12 @@ class Reflector(Protocol):
     """Turns a failed trajectory into a short lesson that later prompts include."""
 
     async def reflect(self, view: NodeView) -> str: ...
+
+
+@runtime_checkable
+class PrefixPolicy(Protocol):
+    """A policy that can continue a given start of its own output (token-level search): one
+    rollout from `prefix`, with the continuation's tokens in `Proposal.meta["steps"]` as
+    (token, logprob, {alternative: logprob}) triples: the token tree reads its priors there."""
+
+    async def continue_from(self, view: NodeView, prefix: str, *, temperature: float = 0.0) -> Proposal: ...

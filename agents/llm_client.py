@@ -149,11 +149,15 @@ class LLMClient:
         tag: str = "",
         tools: Sequence[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        prefill: str | None = None,
     ) -> Completion:
         """Up to `n` sampled replies to `messages` (exactly n unless the server keeps returning none).
 
         `schema` is a pydantic model or a plain JSON schema; `tools` (OpenAI function specs) and
-        `tool_choice` ask for native tool calls, returned in `Choice.tool_calls`.
+        `tool_choice` ask for native tool calls, returned in `Choice.tool_calls`. `prefill` is the
+        start of the assistant's reply: the model continues it (vLLM's `continue_final_message`),
+        and the choices hold only the continuation. Repeated prefixes hit the engine's prefix cache,
+        which is what makes token-level search affordable.
         """
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
@@ -181,6 +185,7 @@ class LLMClient:
                         tag,
                         tools,
                         tool_choice,
+                        prefill,
                     )
                     for size, offset in zip(sizes, offsets, strict=True)
                 )
@@ -212,9 +217,10 @@ class LLMClient:
         tag: str,
         tools: Sequence[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        prefill: str | None = None,
     ) -> tuple[list[Choice], Usage]:
         params: dict[str, Any] = {
-            "messages": list(messages),
+            "messages": list(messages) if prefill is None else [*messages, {"role": "assistant", "content": prefill}],
             "n": n,
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
@@ -234,6 +240,8 @@ class LLMClient:
             params["tools"] = list(tools)
             if tool_choice is not None:
                 params["tool_choice"] = tool_choice
+        if prefill is not None:
+            params["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
         key = request_key(params)
         started = time.perf_counter()
         raw = self.cassette.lookup(key) if self.cassette is not None else None

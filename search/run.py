@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from treeagent.agents.base import Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep
@@ -66,6 +66,9 @@ class SearchRun:
         self.finite_actions = root_step.terminal or env.legal_actions(root_step.state) is not None
         self.keyed = trace is not None or cache is not None
         self._expansions_at: dict[int, int] = {}
+        #: the policy's notes on the proposal behind each child, by node id (only where it left
+        #: any: a token-level rollout's tokens and priors, say)
+        self.proposal_meta: dict[int, dict[str, Any]] = {}
         self.solution: Node | None = None
         if root_step.terminal:
             self.tree.root.status = Status.TERMINAL
@@ -97,8 +100,16 @@ class SearchRun:
         return steps
 
     # -- expansion -------------------------------------------------------------------------------
-    async def expand(self, node: Node, k: int, tried: Sequence[Any] = (), lazy: bool = False) -> list[Node] | None:
-        """Ask the policy for up to k actions at `node` and step each into a child.
+    async def expand(
+        self,
+        node: Node,
+        k: int,
+        tried: Sequence[Any] = (),
+        lazy: bool = False,
+        propose: Callable[[NodeView, int], Awaitable[list[Proposal]]] | None = None,
+    ) -> list[Node] | None:
+        """Ask the policy for up to k actions at `node` and step each into a child (`propose`
+        replaces `policy.propose` for this expansion: a token-level rollout, say).
 
         Returns the new children (possibly failed ones), or None when the budget allows no further
         expansion. A node whose policy call raises becomes failed and gets no children. With
@@ -113,7 +124,7 @@ class SearchRun:
         proposals = self._cached_proposals(cache_key)
         if proposals is None:
             try:
-                proposals = await self.policy.propose(self.view(node, tried), k)
+                proposals = await (propose or self.policy.propose)(self.view(node, tried), k)
             except Exception as exc:  # a fault in one branch fails that node only
                 self.fail(node, f"policy failed: {error_text(exc)}")
                 return []
@@ -169,6 +180,8 @@ class SearchRun:
 
     def _new_child(self, parent: Node, proposal: Proposal, step: Step[Any] | None, text: str) -> Node:
         child = self.tree.add(parent, proposal.action, step, self._mover(parent), proposal.prior, text)
+        if proposal.meta:
+            self.proposal_meta[child.id] = proposal.meta
         if self.keyed:
             child.key = f"{parent.key}{KEY_SEPARATOR}{self.env.action_key(proposal.action)}"
         return child
@@ -359,6 +372,7 @@ class SearchRun:
             "give_up": p.give_up,
             "error": p.error,
             "text": p.text,
+            **({"meta": p.meta} if p.meta else {}),
         }
 
     def _cached_proposals(self, key: str) -> list[Proposal] | None:
@@ -378,6 +392,7 @@ class SearchRun:
                     bool(item.get("give_up")),
                     item.get("error"),
                     item.get("text", ""),
+                    dict(item.get("meta") or {}),
                 )
             )
         return proposals

@@ -20,13 +20,16 @@ UNJUDGED = 0.5
 
 
 def pass_rate_value(state: CodeState) -> float:
-    """The share of public tests passed; a program that does not load is worth 0, one with no
-    public tests to run is unjudged."""
+    """The share of public tests passed; a program that does not load is worth 0. With no public
+    tests to run it is unjudged, less the share of probe inputs it raised on (a program that
+    crashes on well-formed inputs is worse than one that answers)."""
     if state.program is None:
         return UNJUDGED
     if not state.loaded:
         return 0.0
-    return state.pass_rate if state.total else UNJUDGED
+    if state.total:
+        return state.pass_rate
+    return UNJUDGED * (1.0 - state.probe_errors / state.probes) if state.probes else UNJUDGED
 
 
 class PassRateEvaluator:

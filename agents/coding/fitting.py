@@ -27,9 +27,11 @@ async def complete_fitting(
     sink: UsageSink | None,
     tag: str,
     schema: type[BaseModel] | None = None,
+    prefill: str | None = None,
 ) -> Completion:
     """One sampled completion of `build(prompts)`, or of `build(prompts.shorter())` if too long."""
     try:
-        return await llm.complete(build(prompts), n=1, sampling=sampling, schema=schema, sink=sink, tag=tag)
+        return await llm.complete(build(prompts), sampling=sampling, schema=schema, sink=sink, tag=tag, prefill=prefill)
     except ContextLengthError:
-        return await llm.complete(build(prompts.shorter()), n=1, sampling=sampling, schema=schema, sink=sink, tag=tag)
+        messages = build(prompts.shorter())
+        return await llm.complete(messages, sampling=sampling, schema=schema, sink=sink, tag=tag, prefill=prefill)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from typing import Any
 
 from treeagent.agents.base import NodeView, Proposal
@@ -28,6 +29,10 @@ from treeagent.environments.code import CodeAction, CodeState, extract_code, tas
 PROGRAM_SAMPLING = Sampling(temperature=0.8, top_p=0.95, max_tokens=384, stop=("\n```\n",))
 GREEDY_SAMPLING = Sampling(temperature=0.0, top_p=1.0, max_tokens=384, stop=("\n```\n",))
 PLAN_SAMPLING = Sampling(temperature=1.0, top_p=0.95, max_tokens=120)
+#: the start of every token-level rollout: the reply opens a Python block, then the prefix follows
+ROLLOUT_OPENING = "```python\n"
+#: alternatives recorded per generated token (the token tree's priors)
+ROLLOUT_TOP_LOGPROBS = 5
 
 _PLAN = re.compile(r"plan\s*:\s*(.+?)(?:```|$)", re.IGNORECASE | re.DOTALL)
 
@@ -98,6 +103,37 @@ class CodePolicy:
                 view, k, lambda p: p.rethink_messages(task, state, feedback, lessons), "rethink"
             )
         return await self._programs(view, k, lambda p: p.revise_messages(task, state, lessons), "revise")
+
+    async def continue_from(self, view: NodeView, prefix: str, *, temperature: float = 0.0) -> Proposal:
+        """One rollout of a program written from the task alone that starts with `prefix` (token-level
+        search): the reply is prefilled with a code fence and the prefix, the model continues it
+        (greedy at temperature 0), and the engine's prefix cache makes the shared start cheap."""
+        if self.allowance.take(1) == 0:
+            return Proposal(error="no LLM calls left in the budget")
+        task = view.task
+        entry, _ = task_fields(task)
+        sampling = (GREEDY_SAMPLING if temperature == 0 else self.sampling).model_copy(
+            update={"temperature": temperature, "logprobs": True, "top_logprobs": ROLLOUT_TOP_LOGPROBS}
+        )
+        lessons = list(self.memory.items)
+        build: Build = lambda p: p.write_messages(task, view.state, lessons)  # noqa: E731
+        opening = ROLLOUT_OPENING + prefix
+        completion = await complete_fitting(
+            self.llm,
+            build,
+            self.prompts,
+            sampling=sampling,
+            sink=view.usage,
+            tag="rollout",
+            prefill=opening,
+        )
+        if not completion.choices:
+            return Proposal(error="the model returned no reply")
+        choice = completion.choices[0]
+        proposal = self._program(replace(choice, text=opening + choice.text), entry, with_plan=False)
+        proposal.meta["prefix"] = prefix
+        proposal.meta["steps"] = [(t.token, t.logprob, t.top) for t in choice.token_logprobs or ()]
+        return proposal
 
     async def _sample(
         self, view: NodeView, build: Build, k: int, sampling: Sampling, tag: str, greedy_first: bool = False

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from treeagent.environments.base import Capabilities, Environment, InvalidAction, Step, Task
+from treeagent.environments.code.probes import behaviour, make_probes
 from treeagent.environments.code.program import assemble, candidate_view
 from treeagent.sandbox import ProcessSandbox, TestReport, run_tests
 from treeagent.sandbox.testing import SandboxLike
@@ -61,6 +62,11 @@ class CodeState:
     feedback: str = ""
     failures: tuple[TestFailure, ...] = ()
     programs: int = 0
+    #: the program's behaviour on probe inputs made from the prompt (see `probes.py`): equal
+    #: signatures mean the programs agree; None when there were no probes
+    signature: str | None = None
+    probe_errors: int = 0
+    probes: int = 0
 
     @property
     def pass_rate(self) -> float:
@@ -97,6 +103,7 @@ class CodeEnv(Environment[CodeState, CodeAction]):
         case_time_limit_s: float = 3.0,
         memory_limit_mb: int = 512,
         max_failures_shown: int = 3,
+        probe: bool = True,
     ) -> None:
         self._sandbox = sandbox
         self._owned: ProcessSandbox | None = None
@@ -105,6 +112,9 @@ class CodeEnv(Environment[CodeState, CodeAction]):
         self.case_time_limit_s = case_time_limit_s
         self.memory_limit_mb = memory_limit_mb
         self.max_failures_shown = max_failures_shown
+        #: run every program on probe inputs too, for execution-agreement selection
+        self.probe = probe
+        self._probes: list[tuple[Any, ...]] = []
         self._task: Task | None = None
         self._cache: dict[str, CodeState] = {}
         #: sandbox runs made (a repeated program is answered from the cache)
@@ -123,6 +133,7 @@ class CodeEnv(Environment[CodeState, CodeAction]):
         _, tests = task_fields(task)
         self._task = task
         self._cache.clear()
+        self._probes = make_probes(task.prompt, task.data["entry_point"], tests) if self.probe else []
         note = f"{len(tests)} public tests" if tests else "no public tests"
         return Step(CodeState(), observation=f"No program yet ({note}).", info={"public_tests": len(tests)})
 
@@ -133,40 +144,32 @@ class CodeEnv(Environment[CodeState, CodeAction]):
         if not isinstance(action, CodeAction):
             action = self.decode_action(action)
         if action.kind == "plan":
-            new = CodeState(
-                program=state.program,
-                plan=action.text.strip(),
-                passed=state.passed,
-                total=state.total,
-                loaded=state.loaded,
-                feedback=state.feedback,
-                failures=state.failures,
-                programs=state.programs,
-            )
+            new = replace(state, plan=action.text.strip())
             return Step(new, observation="Plan recorded; the next program follows it.", reward=state.pass_rate)
         entry, tests = task_fields(task)
         program = assemble(task.prompt, entry, action.text)
         tested = self._cache.get(program)
         if tested is None:
-            report = await run_tests(
-                await self.sandbox(),
-                program,
-                tests,
-                entry_point=entry,
-                case_time_limit_s=self.case_time_limit_s,
-                memory_limit_mb=self.memory_limit_mb,
+            sandbox = await self.sandbox()
+            report, probed = await asyncio.gather(
+                run_tests(
+                    sandbox,
+                    program,
+                    tests,
+                    entry_point=entry,
+                    case_time_limit_s=self.case_time_limit_s,
+                    memory_limit_mb=self.memory_limit_mb,
+                ),
+                behaviour(sandbox, program, entry, self._probes, memory_limit_mb=self.memory_limit_mb),
             )
             self.runs += 1
             tested = self._state(program, report)
+            if probed is not None:
+                tested = replace(tested, signature=probed.signature, probe_errors=probed.errors, probes=probed.probes)
             self._cache[program] = tested
-        new = CodeState(
-            program=tested.program,
+        new = replace(
+            tested,
             plan=action.plan.strip() if action.plan and action.plan.strip() else state.plan,
-            passed=tested.passed,
-            total=tested.total,
-            loaded=tested.loaded,
-            feedback=tested.feedback,
-            failures=tested.failures,
             programs=state.programs + 1,
         )
         terminal = self.stop_on_pass and new.all_passed
@@ -176,6 +179,8 @@ class CodeEnv(Environment[CodeState, CodeAction]):
             "loaded": new.loaded,
             "pass_rate": round(new.pass_rate, 6),
         }
+        if new.signature is not None:
+            info.update(signature=new.signature, probe_errors=new.probe_errors, probes=new.probes)
         return Step(new, observation=new.feedback, reward=new.pass_rate, terminal=terminal, info=info)
 
     def _state(self, program: str, report: TestReport) -> CodeState:

@@ -23,6 +23,7 @@ from treeagent.environments.code import (
     grade_hidden,
     problem_from_call,
 )
+from treeagent.environments.code.selection import best_index
 from treeagent.sandbox import ProcessSandbox
 from treeagent.sandbox.testing import SandboxLike
 from treeagent.search import Controller, Node, SearchResult, Tree
@@ -96,16 +97,14 @@ def program_nodes(tree: Tree) -> list[Node]:
 
 
 def select_answer(tree: Tree) -> Node | None:
-    """The best candidate by public tests: all passed, then pass rate, then loads, then the
-    node's value (self-evaluation where the solver has one), then the earliest written."""
-
-    def key(node: Node) -> tuple[bool, float, bool, float, int]:
-        state: CodeState = node.step.state  # type: ignore[union-attr]
-        value = node.value if node.value is not None else node.mean_value
-        return (state.all_passed, state.pass_rate, state.loaded, value, -node.id)
-
-    nodes = program_nodes(tree)
-    return max(nodes, key=key) if nodes else None
+    """The best candidate: public tests first, then execution agreement on the probe inputs, then
+    the node's value (self-evaluation where the solver has one), then the earliest written (see
+    `environments/code/selection.py`)."""
+    nodes = sorted(program_nodes(tree), key=lambda n: n.id)
+    states: list[CodeState] = [n.step.state for n in nodes]  # type: ignore[union-attr]
+    values = [n.value if n.value is not None else n.mean_value for n in nodes]
+    index = best_index(states, values)
+    return None if index is None else nodes[index]
 
 
 async def asolve_code(

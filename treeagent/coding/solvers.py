@@ -37,6 +37,7 @@ from treeagent.agents.coding import (
 from treeagent.agents.llm_client import LLMClient
 from treeagent.coding.sampling import RepeatedSampling
 from treeagent.search import DFSDT, MCTS, BestFirst, Budget, Controller
+from treeagent.search.adaptive import AdaptiveSearch
 
 
 @dataclass(slots=True)
@@ -144,9 +145,33 @@ def _plansearch(llm: LLMClient, budget_calls: int, width: int | None, concurrenc
     return SolverSetup(controller, allowance, policy, evaluator)
 
 
+def _test_guided(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    policy = CodePolicy(llm, allowance=allowance)
+    evaluator = PassRateEvaluator()
+    controller = AdaptiveSearch(policy, evaluator, width=width or 3, **_common(budget_calls, **common))
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
+def _pgtd(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
+    allowance = CallAllowance(budget_calls)
+    policy = CodePolicy(llm, allowance=allowance, revise=False)
+    evaluator = PassRateEvaluator()
+    controller = AdaptiveSearch(
+        policy, evaluator, arms=("branch",), exploration=4.0, width=width or 3, **_common(budget_calls, **common)
+    )
+    return SolverSetup(controller, allowance, policy, evaluator)
+
+
 SOLVERS: dict[str, SolverInfo] = {
     info.name: info
     for info in (
+        SolverInfo(
+            "test_guided",
+            "adaptive: token-level branches, samples and revisions, each call where tests say it pays",
+            _test_guided,
+        ),
+        SolverInfo("pgtd", "PG-TD: MCTS over the program's tokens, rewards from the public tests", _pgtd),
         SolverInfo("greedy", "one sample at temperature 0", _greedy),
         SolverInfo("best_of_n", "samples until one passes the public tests", _best_of_n),
         SolverInfo("reflexion", "one path: test, reflect, revise", _reflexion),

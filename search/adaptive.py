@@ -1,0 +1,234 @@
+"""Adaptive search: every LLM call goes to the operator that has been paying off on this task.
+
+Operators ("arms"), each one LLM call per pull:
+- `branch`: token-level search (PG-TD). The token tree (`token_tree.py`) picks a branch point by
+  P-UCB over the model's own next-token priors and the rewards of earlier rollouts; a greedy
+  rollout continues from there. The first branch pull is the greedy program itself, from the root.
+- `sample`: a fresh sample at `temperature` from the root (its tokens join the token tree too).
+- `revise`: the policy's revision of the best program that still fails a test (test feedback in
+  the prompt); only offered when some program failed tests it could pass.
+
+After one pull of each available arm, the next arm is chosen by UCB1 on its gain rate: a pull
+gains when its program beats the best value so far, or, on a task with no tests to score by, when
+it shows a behaviour not seen before (see `gain`). No call goes to the model's judgement of its
+own programs: the rewards come from the environment. The search stops at the first solution or
+when the budget is spent; its order of calls does not depend on the budget, so a run at budget B
+is the first B calls of a longer one (the benchmark reads every budget off one run).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from treeagent.agents.base import NodeView, PrefixPolicy, Proposal
+from treeagent.search.controller import Controller
+from treeagent.search.node import Node
+from treeagent.search.run import SearchRun
+from treeagent.search.token_tree import SelectionFn, TokenNode, TokenTree, pucb, steps_from
+
+ARMS = ("branch", "sample", "revise")
+
+
+@dataclass(slots=True)
+class ArmStats:
+    pulls: int = 0
+    gains: int = 0
+
+
+def ucb1(stats: dict[str, ArmStats], available: Sequence[str], c: float = 1.0) -> str:
+    """The arm to pull: an untried one first (in `available`'s order), else the highest UCB1."""
+    for arm in available:
+        if stats[arm].pulls == 0:
+            return arm
+    total = sum(stats[a].pulls for a in available)
+
+    def score(arm: str) -> float:
+        s = stats[arm]
+        return s.gains / s.pulls + c * math.sqrt(2 * math.log(total) / s.pulls)
+
+    return max(available, key=score)
+
+
+class AdaptiveSearch(Controller):
+    """See the module docstring. The policy must implement `PrefixPolicy` for the `branch` and
+    `sample` arms (the coding policy does); `revise` uses its ordinary `propose` on a program.
+
+    arms: the operators to use, in their first-pull order (`("branch",)` is plain PG-TD).
+    exploration: P-UCB's constant in the token tree (PG-TD uses 4).
+    width, min_prior: the token tree's branching (see `TokenTree`).
+    temperature: the `sample` arm's sampling temperature.
+    max_stalls: stop after this many failed pulls in a row (a dead server, a spent allowance).
+    """
+
+    name = "adaptive"
+
+    def __init__(
+        self,
+        *args: Any,
+        arms: Sequence[str] = ARMS,
+        exploration: float = 2.0,
+        width: int = 3,
+        min_prior: float = 0.05,
+        temperature: float = 0.8,
+        arm_exploration: float = 1.0,
+        max_stalls: int = 3,
+        selection: SelectionFn | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("max_depth", 8)
+        super().__init__(*args, **kwargs)
+        unknown = [a for a in arms if a not in ARMS]
+        if not arms or unknown:
+            raise ValueError(f"arms must be a non-empty subset of {ARMS}, got {list(arms)}")
+        if ("branch" in arms or "sample" in arms) and not isinstance(self.policy, PrefixPolicy):
+            raise TypeError(
+                f"the branch and sample arms need a policy with continue_from(); {type(self.policy).__name__} has none"
+            )
+        self.arms = tuple(arms)
+        self.exploration = exploration
+        self.width = width
+        self.min_prior = min_prior
+        self.temperature = temperature
+        self.arm_exploration = arm_exploration
+        self.max_stalls = max_stalls
+        self.selection = selection or pucb(exploration)
+        #: the last run's token tree and arm statistics (for inspection and the benchmark)
+        self.tokens: TokenTree | None = None
+        self.arm_stats: dict[str, ArmStats] = {}
+        self.pulls: list[str] = []
+
+    def config(self) -> dict[str, Any]:
+        return {
+            **super().config(),
+            "arms": list(self.arms),
+            "exploration": self.exploration,
+            "width": self.width,
+            "min_prior": self.min_prior,
+            "temperature": self.temperature,
+        }
+
+    async def search(self, run: SearchRun) -> None:
+        tree = TokenTree(width=self.width, min_prior=self.min_prior)
+        stats = {arm: ArmStats() for arm in self.arms}
+        self.tokens, self.arm_stats, self.pulls = tree, stats, []
+        seen: set[str] = set()
+        best = -1.0
+        stalls = 0
+        while run.solution is None and not run.meter.exhausted() and stalls < self.max_stalls:
+            available = [a for a in self.arms if self._available(a, run, tree)]
+            if not available:
+                break
+            arm = ucb1(stats, available, self.arm_exploration)
+            child = await self._pull(arm, run, tree)
+            if child is None:  # the budget allowed no expansion
+                break
+            stats[arm].pulls += 1
+            self.pulls.append(arm)
+            if child.failed:
+                stalls += 1
+                continue
+            stalls = 0
+            value = await run.evaluate(child)
+            if gain(child, value, best, seen):
+                stats[arm].gains += 1
+            best = max(best, value)
+            meta = run.proposal_meta.get(child.id, {})
+            if meta.get("steps") is not None:
+                start = _prefix_node(tree, meta.get("prefix", ""))
+                tree.insert(start, steps_from(meta["steps"]), value)
+
+    # -- arms ------------------------------------------------------------------------------------
+    def _available(self, arm: str, run: SearchRun, tree: TokenTree) -> bool:
+        if arm == "branch":
+            return tree.rollouts == 0 or not tree.root.exhausted
+        if arm == "revise":
+            return _revisable(run) is not None
+        return True
+
+    async def _pull(self, arm: str, run: SearchRun, tree: TokenTree) -> Node | None:
+        root = run.tree.root
+        if arm == "revise":
+            target = _revisable(run)
+            assert target is not None
+            children = await run.expand(target, 1)
+        else:
+            prefix, temperature = "", self.temperature if arm == "sample" else 0.0
+            if arm == "branch" and tree.rollouts:
+                point = tree.select(self.selection)
+                if point is None:
+                    return None
+                node, token, prior = point
+                prefix = tree.child(node, token, prior).text()
+            children = await run.expand(root, 1, propose=self._rollout(prefix, temperature))
+        if children is None:
+            return None
+        if not children:  # the policy failed: the node it was asked at is marked failed
+            return root.children[-1] if root.children else root
+        return children[0]
+
+    def _rollout(self, prefix: str, temperature: float) -> Any:
+        policy = self.policy
+        assert isinstance(policy, PrefixPolicy)
+
+        async def propose(view: NodeView, k: int) -> list[Proposal]:
+            return [await policy.continue_from(view, prefix, temperature=temperature)]
+
+        return propose
+
+
+def _prefix_node(tree: TokenTree, prefix: str) -> TokenNode:
+    """The token-tree node whose text is `prefix` (found by walking the children)."""
+    node = tree.root
+    consumed = 0
+    while consumed < len(prefix):
+        for token, child in node.children.items():
+            if token and prefix.startswith(token, consumed):
+                node, consumed = child, consumed + len(token)
+                break
+        else:
+            # A prefix the tree does not hold token by token: attach it as one step.
+            return tree.child(node, prefix[consumed:], 1.0)
+    return node
+
+
+def _revisable(run: SearchRun) -> Node | None:
+    """The program to revise: the best-valued loaded program that fails some test and is not
+    already deep in revisions."""
+    best: Node | None = None
+    for node in run.tree.root.children:
+        for candidate in _lineage(node):
+            if candidate.failed or candidate.step is None or candidate.depth >= 3 or candidate.children:
+                continue
+            info = candidate.step.info
+            if not info.get("loaded") or not info.get("total") or info.get("passed") == info.get("total"):
+                continue
+            if best is None or (candidate.value or 0.0) > (best.value or 0.0):
+                best = candidate
+    return best
+
+
+def _lineage(node: Node) -> list[Node]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(n.children)
+    return out
+
+
+def gain(child: Node, value: float, best: float, seen: set[str]) -> bool:
+    """Did this pull pay? With tests to score by: it beat the best value so far. Without (every
+    value equal): it behaved in a way no earlier program did, without failing on every probe."""
+    step = child.step
+    info = step.info if step is not None else {}
+    signature = info.get("signature")
+    new = signature is not None and signature not in seen
+    if signature is not None:
+        seen.add(signature)
+    if info.get("total"):
+        return value > best
+    probes = info.get("probes") or 0
+    return bool(new and info.get("loaded") and probes and info.get("probe_errors", 0) < probes)
