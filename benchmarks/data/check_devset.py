@@ -3,25 +3,32 @@
 2. a trivially wrong body ("    return None") FAILS the hidden test;
 3. the docstring examples (if any) pass under doctest on prompt + canonical_solution.
 Also checks task_ids, the 6-10 assert range, and prints a summary; exits 1 on any failure."""
-import json, pathlib, subprocess, sys
+
+import json
+import pathlib
+import subprocess
+import sys
 
 HERE = pathlib.Path(__file__).parent
-DOCTEST = ("import doctest, sys\nsrc = sys.stdin.read()\ng = {}\nexec(src, g)\n"
-           "f = doctest.DocTestFinder().find(g[sys.argv[1]], sys.argv[1], globs=g)\n"
-           "runner = doctest.DocTestRunner()\n[runner.run(t) for t in f]\n"
-           "sys.exit(1 if runner.failures or not runner.tries else 0)\n")
+DOCTEST = (
+    "import doctest, sys\nsrc = sys.stdin.read()\ng = {}\nexec(src, g)\n"
+    "f = doctest.DocTestFinder().find(g[sys.argv[1]], sys.argv[1], globs=g)\n"
+    "runner = doctest.DocTestRunner()\n[runner.run(t) for t in f]\n"
+    "sys.exit(1 if runner.failures or not runner.tries else 0)\n"
+)
 
 
 def run(code, *args, stdin=None):
     try:
-        p = subprocess.run([sys.executable, "-c", code, *args], input=stdin,
-                           capture_output=True, text=True, timeout=5)
+        p = subprocess.run([sys.executable, "-c", code, *args], input=stdin, capture_output=True, text=True, timeout=5)
         return p.returncode == 0, (p.stdout + p.stderr)[-500:]
     except subprocess.TimeoutExpired:
         return False, "timeout"
 
 
-problems = [json.loads(l) for l in (HERE / "devset.jsonl").read_text().splitlines() if l.strip()]
+problems = [json.loads(row) for row in (HERE / "devset.jsonl").read_text().splitlines() if row.strip()]
+
+problems = [json.loads(line) for line in (HERE / "devset.jsonl").read_text().splitlines() if line.strip()]
 failures, with_ex = [], 0
 for i, p in enumerate(problems):
     tid, ep = p["task_id"], p["entry_point"]
@@ -44,6 +51,8 @@ for i, p in enumerate(problems):
     if errs:
         failures.append(tid)
         print(f"FAIL {tid} ({ep}): " + "; ".join(errs))
-print(f"{len(problems)} problems: {with_ex} with docstring examples, {len(problems) - with_ex} without; "
-      f"{len(problems) - len(failures)} passed, {len(failures)} failed")
+print(
+    f"{len(problems)} problems: {with_ex} with docstring examples, {len(problems) - with_ex} without; "
+    f"{len(problems) - len(failures)} passed, {len(failures)} failed"
+)
 sys.exit(1 if failures else 0)

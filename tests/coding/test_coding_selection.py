@@ -12,8 +12,6 @@ from treeagent.environments.code.probes import behaviour, make_probes
 from treeagent.environments.code.selection import best_index
 from treeagent.sandbox import ProcessSandbox
 
-
-
 PROMPT = '''def count_upper(text: str) -> int:
     """Count the upper-case letters in text.
     >>> count_upper("AbC")

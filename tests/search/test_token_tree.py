@@ -24,7 +24,7 @@ def test_branch_points_are_where_the_model_is_uncertain() -> None:
     tree.insert(tree.root, [sure("def"), sure(" f"), torn(" x", " y"), sure(":")], reward=0.0)
     points = [(node.text(), token, round(prior, 2)) for node, token, prior in tree.branch_points()]
     assert points == [("def f", " y", 0.39)]
-    node, token, prior = tree.select(pucb(1.0)) or (None, "", 0.0)
+    node, token, _prior = tree.select(pucb(1.0)) or (None, "", 0.0)
     assert node is not None and node.text() == "def f" and token == " y"
 
 
