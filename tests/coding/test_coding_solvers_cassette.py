@@ -72,6 +72,11 @@ class Spy:
         self._dump(view)
         return float(await self.inner.value(view))
 
+    async def continue_from(self, view: NodeView, prefix: str, *, temperature: float = 0.0) -> Proposal:
+        self._dump(view)
+        result: Proposal = await self.inner.continue_from(view, prefix, temperature=temperature)
+        return result
+
 
 def _spy_on(seen: list[str]) -> Any:
     def install(controller: Controller) -> None:

@@ -16,7 +16,7 @@ from rich.table import Table
 from treeagent.cli.common import console, user_errors
 from treeagent.cli.solve import SOLVER_HELP, _llm_errors
 from treeagent.coding.evaluation import EvalSummary
-from treeagent.coding.solvers import SOLVERS, SolverError
+from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError
 from treeagent.environments.code import ProblemError
 from treeagent.results import ResultsFileError
 
@@ -24,7 +24,7 @@ from treeagent.results import ResultsFileError
 @user_errors(ProblemError, SolverError, ResultsFileError, *_llm_errors())
 def eval_(
     source: Annotated[str, typer.Argument(help="humaneval, or a JSONL file in HumanEval's format")],
-    solver: Annotated[str, typer.Option("--solver", "-s", help=SOLVER_HELP)] = "mcts",
+    solver: Annotated[str, typer.Option("--solver", "-s", help=SOLVER_HELP)] = DEFAULT_SOLVER,
     budget_calls: Annotated[int, typer.Option(min=1, help="LLM calls allowed per problem")] = 16,
     limit: Annotated[int | None, typer.Option(min=1, help="only the first K problems")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="problems solved at once")] = 1,

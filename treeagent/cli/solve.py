@@ -13,7 +13,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from treeagent.cli.common import console, search_progress, user_errors
-from treeagent.coding.solvers import SOLVERS, SolverError
+from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError
 from treeagent.environments.code import ProblemError
 from treeagent.search import Controller
 
@@ -33,7 +33,7 @@ def solve(
     problem: Annotated[
         str, typer.Argument(help="a HumanEval id (HumanEval/0 or 0), a JSONL file with one problem, or FILE#TASK_ID")
     ],
-    solver: Annotated[str, typer.Option("--solver", "-s", help=SOLVER_HELP)] = "mcts",
+    solver: Annotated[str, typer.Option("--solver", "-s", help=SOLVER_HELP)] = DEFAULT_SOLVER,
     budget_calls: Annotated[int, typer.Option(min=1, help="LLM calls allowed (one sampled completion each)")] = 16,
     width: Annotated[int | None, typer.Option(min=1, help="children per expansion (solver default if unset)")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="model requests under way at once")] = 4,

@@ -4,10 +4,11 @@ PlanSearch on one budget unit; `solve_code` for one problem, `run_eval` for a be
 from treeagent.coding.evaluation import EvalSummary, run_eval
 from treeagent.coding.sampling import RepeatedSampling
 from treeagent.coding.solve import CodeSolution, asolve_code, select_answer, solve_code
-from treeagent.coding.solvers import SOLVERS, SolverError, build_solver
+from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError, build_solver
 from treeagent.results import ResultsFileError
 
 __all__ = [
+    "DEFAULT_SOLVER",
     "SOLVERS",
     "CodeSolution",
     "EvalSummary",

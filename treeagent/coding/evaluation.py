@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from treeagent.agents.llm_client import LLMClient
 from treeagent.coding.solve import CodeSolution, asolve_code
+from treeagent.coding.solvers import DEFAULT_SOLVER
 from treeagent.environments.code import CodeProblem
 from treeagent.results import run_resumable
 from treeagent.sandbox.testing import SandboxLike
@@ -63,7 +64,7 @@ async def run_eval(
     *,
     llm: LLMClient,
     sandbox: SandboxLike,
-    solver: str = "mcts",
+    solver: str = DEFAULT_SOLVER,
     budget_calls: int = 16,
     out: str | os.PathLike[str] | None = None,
     jobs: int = 1,

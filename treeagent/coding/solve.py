@@ -13,7 +13,7 @@ from typing import Any
 
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
-from treeagent.coding.solvers import build_solver
+from treeagent.coding.solvers import DEFAULT_SOLVER, build_solver
 from treeagent.environments.code import (
     CodeEnv,
     CodeProblem,
@@ -113,7 +113,7 @@ async def asolve_code(
     tests: Sequence[str] = (),
     hidden_tests: Sequence[str] = (),
     entry_point: str | None = None,
-    solver: str = "mcts",
+    solver: str = DEFAULT_SOLVER,
     budget_calls: int = 16,
     width: int | None = None,
     concurrency: int = 4,

@@ -183,6 +183,10 @@ SOLVERS: dict[str, SolverInfo] = {
 }
 
 
+#: the solver `solve_code`, `treeagent solve` and `treeagent eval` use unless told otherwise
+DEFAULT_SOLVER = "test_guided"
+
+
 class SolverError(ValueError):
     """An unknown solver or a bad budget; the message lists the choices."""
 

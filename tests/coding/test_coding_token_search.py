@@ -1,0 +1,136 @@
+"""Token-level search and the default solver on recorded real responses of the embedded model:
+it branches where the recorded next-token probabilities are uncertain, each rollout continues an
+earlier one's prefix, every completion is counted, and the greedy program is always a candidate."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from treeagent.agents.coding.policy import ROLLOUT_OPENING
+from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm_config import LLMConfig
+from treeagent.coding import DEFAULT_SOLVER, asolve_code, build_solver
+from treeagent.environments.code import CodeEnv, load_humaneval
+from treeagent.sandbox import ProcessSandbox
+from treeagent.search import read_records
+from treeagent.search.adaptive import AdaptiveSearch
+
+from .conftest import MakeLLM
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def _prefill(record: dict[str, Any]) -> str:
+    last = record["messages"][-1]
+    assert last["role"] == "assistant", "a rollout continues a prefilled reply"
+    assert last["content"].startswith(ROLLOUT_OPENING)
+    return str(last["content"][len(ROLLOUT_OPENING) :])
+
+
+async def test_pgtd_branches_where_the_model_is_uncertain(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # HumanEval/12 (longest): the small model fails its examples, so the search runs to its budget
+    [problem] = load_humaneval(ids=["HumanEval/12"])
+    trace = tmp_path / "pgtd.trace.jsonl"
+    holder: dict[str, Any] = {}
+    solution = await asolve_code(
+        problem,
+        solver="pgtd",
+        budget_calls=5,
+        llm=cassette_llm("longest_pgtd"),
+        sandbox=code_sandbox,
+        trace=trace,
+        on_start=lambda c: holder.setdefault("controller", c),
+    )
+    records = [r for r in read_records(trace) if r["type"] == "llm"]
+    # every completion is one call, charged and traced, within the budget
+    assert len(records) == solution.result.stats.llm_calls <= 5
+    assert all(r["n"] == 1 and r["tag"] == "rollout" for r in records)
+    controller: AdaptiveSearch = holder["controller"]
+    tokens = controller.tokens
+    assert tokens is not None and tokens.rollouts == len([n for n in solution.tree.root.children if not n.failed])
+    prefixes = [_prefill(r) for r in records]
+    assert prefixes[0] == ""  # the first rollout is the greedy program from the task alone
+    texts = [prefix + r["texts"][0] for prefix, r in zip(prefixes, records, strict=True)]
+    for i, prefix in enumerate(prefixes[1:], start=1):
+        assert prefix, "a later rollout starts from a branch point"
+        # it reuses an earlier rollout's text up to the branch point, then takes another token there
+        stem = prefix[: -len(_last_token(prefix, tokens))]
+        assert any(t.startswith(stem) and not t.startswith(prefix) for t in texts[:i])
+    # ... and that token was an uncertain choice: an alternative with a recorded prior >= min_prior,
+    # below the token the model preferred there
+    for node in _branch_nodes(tokens):
+        probs = sorted((node.top or {}).values(), reverse=True)
+        chosen = [c for c in node.children.values() if c.visits]
+        assert len(chosen) >= 2 and probs[0] < 1.0
+        assert all(c.prior >= tokens.min_prior for c in chosen)
+    assert solution.program is not None
+
+
+def _last_token(prefix: str, tree: Any) -> str:
+    """The token a branch added at the end of `prefix` (the tree holds it as a child's token)."""
+    node = tree.root
+    consumed, last = 0, ""
+    while consumed < len(prefix):
+        for token, child in node.children.items():
+            if token and prefix.startswith(token, consumed):
+                node, consumed, last = child, consumed + len(token), token
+                break
+        else:
+            return prefix[consumed:]
+    return last
+
+
+def _branch_nodes(tree: Any) -> list[Any]:
+    out, stack = [], [tree.root]
+    while stack:
+        node = stack.pop()
+        if sum(1 for c in node.children.values() if c.visits) >= 2:
+            out.append(node)
+        stack.extend(node.children.values())
+    return out
+
+
+async def test_default_solver_writes_the_greedy_program_first_and_counts_every_call(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    [problem] = load_humaneval(ids=["HumanEval/12"])
+    trace = tmp_path / "default.trace.jsonl"
+    solution = await asolve_code(
+        problem, budget_calls=6, llm=cassette_llm("longest_default"), sandbox=code_sandbox, trace=trace
+    )
+    assert solution.solver == DEFAULT_SOLVER
+    records = [r for r in read_records(trace) if r["type"] == "llm"]
+    assert len(records) == solution.result.stats.llm_calls <= 6
+    assert sum(r["returned"] for r in records) == len(records)  # one completion per call
+    first = records[0]
+    assert first["tag"] == "rollout" and _prefill(first) == ""
+    greedy = await asolve_code(
+        problem, solver="greedy", llm=cassette_llm("longest_greedy"), sandbox=code_sandbox
+    )  # the greedy solver's own program is among the default solver's candidates
+    programs = {n.step.state.program for n in solution.tree if n.step is not None and n.parent is not None}
+    assert greedy.program in programs
+
+
+@pytest.mark.parametrize("solver", ["best_of_n", "test_guided", "pgtd"])
+async def test_sampling_solvers_ask_for_the_greedy_program_first(solver: str) -> None:
+    calls: list[float] = []
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["sampling"].temperature)
+        raise RuntimeError("stop here: only the first request is inspected")
+
+    async with LLMClient(LLMConfig(base_urls=["http://127.0.0.1:9/v1"])) as llm:  # never reached
+        llm.complete = spy  # type: ignore[method-assign]
+        setup = build_solver(solver, llm, budget_calls=4)
+        env = CodeEnv(probe=False)
+        try:
+            await setup.controller.run(env, load_humaneval(ids=["HumanEval/12"])[0].task())
+        finally:
+            await env.close()
+    assert calls and math.isclose(calls[0], 0.0)
