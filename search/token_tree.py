@@ -62,15 +62,18 @@ class TokenNode:
 SelectionFn = Callable[[TokenNode, str, float, "TokenNode | None"], float]
 
 
-def pucb(exploration: float, use_best: bool = True) -> SelectionFn:
-    """PG-TD's P-UCB: Q + c * P * sqrt(N_parent) / (1 + N_child). Q is the best reward seen below
-    the child (`use_best`: one passing program is what a coding search wants) or the mean; an
-    untaken token has Q = 0."""
+def pucb(exploration: float, use_best: bool = True, log_visits: bool = False) -> SelectionFn:
+    """P-UCB: Q + c * P * sqrt(N_parent) / (1 + N_child), AlphaZero's form; with `log_visits`,
+    sqrt(log N_parent) as PG-TD writes it. Q is the best reward seen below the child (`use_best`,
+    PG-TD's choice: one passing program is what a coding search wants) or the mean; an untaken
+    token has Q = 0."""
 
     def score(parent: TokenNode, token: str, prior: float, child: TokenNode | None) -> float:
         visits = child.visits if child is not None else 0
         q = 0.0 if child is None or not visits else (child.best if use_best else child.mean)
-        return q + exploration * prior * math.sqrt(max(parent.visits, 1)) / (1 + visits)
+        n = max(parent.visits, 1)
+        spread = math.sqrt(math.log(n)) if log_visits else math.sqrt(n)
+        return q + exploration * prior * spread / (1 + visits)
 
     return score
 

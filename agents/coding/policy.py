@@ -33,6 +33,9 @@ PLAN_SAMPLING = Sampling(temperature=1.0, top_p=0.95, max_tokens=120)
 ROLLOUT_OPENING = "```python\n"
 #: alternatives recorded per generated token (the token tree's priors)
 ROLLOUT_TOP_LOGPROBS = 5
+#: where a rollout stops: the end of the code block, or the start of demo code after the function
+ROLLOUT_STOP = ("\n```", "\nif __name__", "\nprint(", "\nassert ")
+_AFTER_FUNCTION = ("def ", "async def ", "@", "class ", "import ", "from ")
 
 _PLAN = re.compile(r"plan\s*:\s*(.+?)(?:```|$)", re.IGNORECASE | re.DOTALL)
 
@@ -113,7 +116,12 @@ class CodePolicy:
         task = view.task
         entry, _ = task_fields(task)
         sampling = (GREEDY_SAMPLING if temperature == 0 else self.sampling).model_copy(
-            update={"temperature": temperature, "logprobs": True, "top_logprobs": ROLLOUT_TOP_LOGPROBS}
+            update={
+                "temperature": temperature,
+                "logprobs": True,
+                "top_logprobs": ROLLOUT_TOP_LOGPROBS,
+                "stop": ROLLOUT_STOP,
+            }
         )
         lessons = list(self.memory.items)
         build: Build = lambda p: p.write_messages(task, view.state, lessons)  # noqa: E731
@@ -131,8 +139,17 @@ class CodePolicy:
             return Proposal(error="the model returned no reply")
         choice = completion.choices[0]
         proposal = self._program(replace(choice, text=opening + choice.text), entry, with_plan=False)
+        # Only the function's body is a place to branch: the signature and docstring the model
+        # writes again, and the demo code after the function, do not change what is tested.
+        start, end = body_span(prefix + choice.text, entry)
+        steps, offset = [], len(prefix)
+        for t in choice.token_logprobs or ():
+            if offset >= end:
+                break
+            steps.append((t.token, t.logprob, t.top if offset >= start else {}))
+            offset += len(t.token)
         proposal.meta["prefix"] = prefix
-        proposal.meta["steps"] = [(t.token, t.logprob, t.top) for t in choice.token_logprobs or ()]
+        proposal.meta["steps"] = steps
         return proposal
 
     async def _sample(
@@ -186,3 +203,33 @@ class CodePolicy:
             else:
                 proposals.append(Proposal(action=CodeAction(kind="plan", text=plan[:800]), text=choice.text))
         return proposals
+
+
+def body_span(code: str, entry: str) -> tuple[int, int]:
+    """Where the code of function `entry`'s body lies in `code`: from the end of its docstring (or
+    of its `def` line) to the end of its last line of code, before any top-level code that is not
+    another definition or an import. (len(code), len(code)) when the function is not there."""
+    start = end = len(code)
+    offset, state, quote = 0, "before", ""
+    for line in code.splitlines(keepends=True):
+        text = line.strip()
+        if state == "before":
+            if line.startswith((f"def {entry}(", f"async def {entry}(")):
+                state, start = "signature", offset + len(line)
+        elif state == "signature":
+            if text.startswith(('"""', "'''")):
+                quote = text[:3]
+                rest = text[3:]
+                state = "body" if quote in rest else "docstring"
+                start = offset + len(line)
+            elif text:
+                state = "body"
+        elif state == "docstring":
+            if quote in text:
+                state, start = "body", offset + len(line)
+        elif text and not line[0].isspace() and not line.startswith(_AFTER_FUNCTION):
+            break
+        if state in ("signature", "body") and text:
+            end = offset + len(line.rstrip())
+        offset += len(line)
+    return start, max(start, end)

@@ -100,3 +100,13 @@ def test_ucb1_tries_every_arm_then_follows_the_gains() -> None:
     stats["revise"] = ArmStats(pulls=5, gains=0)
     assert ucb1(stats, ["branch", "sample", "revise"]) == "branch"
     assert ucb1(stats, ["sample", "revise"]) in ("sample", "revise")
+
+
+def test_pucb_with_log_visits_as_pg_td_writes_it() -> None:
+    tree = TokenTree()
+    for _ in range(4):
+        tree.insert(tree.root, [torn("a", "b", 0.7)], reward=0.5)
+    child = tree.root.children["a"]
+    score = pucb(4.0, log_visits=True)
+    assert score(tree.root, "a", 0.7, child) == pytest.approx(0.5 + 4.0 * 0.7 * math.sqrt(math.log(4)) / 5)
+    assert score(tree.root, "b", 0.29, None) == pytest.approx(4.0 * 0.29 * math.sqrt(math.log(4)))

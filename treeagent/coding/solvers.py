@@ -38,6 +38,7 @@ from treeagent.agents.llm_client import LLMClient
 from treeagent.coding.sampling import RepeatedSampling
 from treeagent.search import DFSDT, MCTS, BestFirst, Budget, Controller
 from treeagent.search.adaptive import AdaptiveSearch
+from treeagent.search.token_tree import pucb
 
 
 @dataclass(slots=True)
@@ -158,7 +159,12 @@ def _pgtd(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int
     policy = CodePolicy(llm, allowance=allowance, revise=False)
     evaluator = PassRateEvaluator()
     controller = AdaptiveSearch(
-        policy, evaluator, arms=("branch",), exploration=4.0, width=width or 3, **_common(budget_calls, **common)
+        policy,
+        evaluator,
+        arms=("branch",),
+        width=width or 3,
+        selection=pucb(4.0, use_best=True, log_visits=True),
+        **_common(budget_calls, **common),
     )
     return SolverSetup(controller, allowance, policy, evaluator)
 
