@@ -123,6 +123,11 @@ def set_child_subreaper() -> None:
     libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
+def set_dumpable(on: bool) -> None:
+    """An undumpable process cannot be ptraced, nor its /proc files read, by its own uid."""
+    libc.prctl(4, 1 if on else 0, 0, 0, 0)  # PR_SET_DUMPABLE
+
+
 def set_no_new_privs() -> None:
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 _CHUNK = 65536
+_FINISH_GRACE_S = 0.5
 _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT, signal.SIGSYS}
 
 
@@ -36,12 +37,18 @@ class _Stream:
             self.truncated = True
 
 
-def supervise(req: dict[str, Any], pid: int, pipes: dict[str, int], start: float) -> dict[str, Any]:
+def supervise(
+    req: dict[str, Any], pid: int, pipes: dict[str, int], start: float, companion: int | None = None
+) -> dict[str, Any]:
     """Run the loop for child `pid`; `pipes` maps in/out/err/status to our ends.
 
     When the run's process exits, what it wrote is already in the pipes: they are drained
     without waiting for end-of-file, which processes it left behind could hold off (those are
     killed after the reply is sent).
+
+    `companion` (a test run's evaluator) is watched too: once it has exited the run has nothing
+    left to do, and is stopped if it has not ended by itself shortly after. Its wait status, if
+    it ended, is in the result's `companion_status`.
     """
     deadline = start + float(req["time_limit_s"])
     limit = int(req["output_limit_bytes"])
@@ -60,18 +67,31 @@ def supervise(req: dict[str, Any], pid: int, pipes: dict[str, int], start: float
         pipes["in"] = -1
     pidfd = os.pidfd_open(pid)
     poller.register(pidfd, select.POLLIN)
+    comp_fd = os.pidfd_open(companion) if companion is not None else -1
+    if comp_fd >= 0:
+        poller.register(comp_fd, select.POLLIN)
+    comp_status: int | None = None
+    finish_by = float("inf")
     raw: int | None = None
     rusage: Any = None
     reason: str | None = None
     total = 0
     try:
         while raw is None:
-            if time.monotonic() >= deadline and reason is None:
+            now = time.monotonic()
+            if now >= deadline and reason is None:
                 reason = "timeout"
                 _kill(pid)
-            wait = max(1, int((deadline - time.monotonic()) * 1000) + 1) if reason is None else 50
+            elif now >= finish_by and reason is None:
+                reason = "finished"
+                _kill(pid)
+            wait = max(1, int((min(deadline, finish_by) - now) * 1000) + 1) if reason is None else 50
             for fd, ev in poller.poll(wait):
-                if fd == pidfd:
+                if fd == comp_fd:
+                    poller.unregister(comp_fd)
+                    comp_status = os.waitpid(companion, 0)[1]  # type: ignore[arg-type]
+                    finish_by = time.monotonic() + _FINISH_GRACE_S
+                elif fd == pidfd:
                     _, raw, rusage = os.wait4(pid, 0)
                 elif fd == pipes["in"]:
                     stdin = _feed(pipes["in"], stdin, ev)
@@ -93,9 +113,27 @@ def supervise(req: dict[str, Any], pid: int, pipes: dict[str, int], start: float
             _kill(pid)
             _, raw, rusage = os.wait4(pid, 0)
         os.close(pidfd)
+        if comp_fd >= 0:
+            os.close(comp_fd)
     wall = time.monotonic() - start
     cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
-    return judge(req, reason, raw, status.data.decode(errors="replace"), out, err, wall, cpu)
+    result = judge(req, reason, raw, status.data.decode(errors="replace"), out, err, wall, cpu)
+    if comp_status is not None:
+        result["companion_status"] = comp_status
+    return result
+
+
+def wait_or_kill(pid: int, timeout: float) -> int | None:
+    """Wait up to `timeout` s for child `pid`; its wait status, or None if it had to be killed."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        if not select.select([pidfd], [], [], max(0.0, timeout))[0]:
+            _kill(pid)
+            os.waitpid(pid, 0)
+            return None
+        return os.waitpid(pid, 0)[1]
+    finally:
+        os.close(pidfd)
 
 
 def _read(s: _Stream, poller: select.poll, once: bool) -> int:
@@ -159,7 +197,9 @@ def judge(
     else:
         exit_code = os.waitstatus_to_exitcode(raw)
     verdict, message = "ok", None
-    if reason == "timeout":
+    if reason == "finished":
+        message = "stopped once its tests were done"
+    elif reason == "timeout":
         verdict, message = reason, f"time limit of {req['time_limit_s']} s exceeded"
     elif reason == "output":
         verdict, message = reason, f"output limit of {req['output_limit_bytes']} bytes exceeded"

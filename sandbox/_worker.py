@@ -18,6 +18,7 @@ never runs request code.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import json
 import os
@@ -29,6 +30,8 @@ import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _cleanup
+import _evaluator
 import _jail
 import _pyrun
 import _resources
@@ -78,6 +81,22 @@ def read_frame() -> Any:
     return None if body is None else json.loads(body)
 
 
+def discard_frame() -> None:
+    """Skip the next frame without keeping its bytes: they are read into one buffer, which is
+    zeroed (runs are forked from this process's memory)."""
+    head = _read_exact(_HEADER.size)
+    if head is None:
+        return
+    left = _HEADER.unpack(head)[0]
+    buf = bytearray(min(left, 1 << 16))
+    while left > 0:
+        n = os.readv(0, [memoryview(buf)[: min(left, len(buf))]])
+        if n == 0:
+            break
+        left -= n
+    buf[:] = bytes(len(buf))
+
+
 def write_frame(obj: dict[str, Any]) -> None:
     data = json.dumps(obj).encode()
     view = memoryview(_HEADER.pack(len(data)) + data)
@@ -96,12 +115,18 @@ class Worker:
         # shared directories a run may write (a container's /tmp): emptied after each run
         self.scratch_dirs: list[str] = config.get("scratch_dirs", [])
         self.missing: list[str] = []
+        # the trusted test evaluator's uid: never the run's, so a run cannot signal or trace it
+        self.judge_uid: int = config.get("judge_uid", self.uid + 100000)
+        self.eval_frame_pending = False
+        self.broken = False
         self.pidns: _jail.PidNamespaces | None = None
         self.private_fs = False
         root = os.geteuid() == 0
         if not root:
             self.missing.append("unprivileged user (the toolkit does not run as root)")
+            self.missing.append("a uid of its own for the test evaluator")
             self.uid, self.gid = os.getuid(), os.getgid()
+            self.judge_uid = self.uid
         self.cgroup = _resources.Cgroup(f"w{os.getpid()}") if config.get("cgroups", True) and root else None
         if self.cgroup is not None:
             self.missing += self.cgroup.missing
@@ -153,11 +178,11 @@ class Worker:
 
     def after_run(self) -> None:
         """Clean up after a run, once its reply is sent: kill what it left, empty its dirs."""
-        self._kill_strays()
+        _cleanup.kill_strays(self.pidns, self.cgroup, self.uid, self.gid)
         if not self.private_fs:
             shutil.rmtree(os.path.join(self.work_root, f"u{self.uid}"), ignore_errors=True)
             for scratch in self.scratch_dirs:
-                _empty_dir(scratch)
+                _cleanup.empty_dir(scratch)
 
     def prepare_next(self) -> None:
         """Work for the next run that can be done before it arrives (its pid namespace's init)."""
@@ -175,9 +200,11 @@ class Worker:
 
     def run(self, req: dict[str, Any]) -> dict[str, Any]:
         self.runs += 1
+        # A test run's next frame is the evaluator's config (the tests): only the evaluator reads it.
+        self.eval_frame_pending = bool(req.get("evaluate"))
         if self.cgroup is not None:
             try:
-                self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 2)
+                self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 3)
             except OSError:  # the worker's own share (it holds the request) is over the new limit
                 return {
                     "verdict": "memory",
@@ -199,26 +226,47 @@ class Worker:
         err_r, err_w = os.pipe()
         st_r, st_w = os.pipe()
         pipes = {"in": in_w, "out": out_r, "err": err_r, "status": st_r}
+        # a test run: the jail answers calls on two more pipes; the evaluator makes them
+        calls_r, calls_w = os.pipe() if self.eval_frame_pending else (-1, -1)
+        replies_r, replies_w = os.pipe() if self.eval_frame_pending else (-1, -1)
         start = time.monotonic()
         pid = self.pidns.fork() if self.pidns is not None else os.fork()
         if pid == 0:
             try:
-                for fd in pipes.values():
-                    os.close(fd)
-                self._child(req, workdir, code, (in_r, out_w, err_w, st_w))
+                for fd in (*pipes.values(), calls_w, replies_r):
+                    if fd >= 0:
+                        os.close(fd)
+                rpc = (calls_r, replies_w) if calls_r >= 0 else None
+                self._child(req, workdir, code, (in_r, out_w, err_w, st_w), rpc)
             except BaseException as exc:
                 with contextlib.suppress(BaseException):
                     os.write(st_w, f"E sandbox setup failed: {exc!r}\n".encode())
             finally:
                 os._exit(72)
-        for fd in (in_r, out_w, err_w, st_w):
-            os.close(fd)
+        for fd in (in_r, out_w, err_w, st_w, calls_r, replies_w):
+            if fd >= 0:
+                os.close(fd)
+        evaluator: int | None = None
+        if calls_w >= 0:
+            try:
+                cpu = float(req.get("cpu_limit_s") or req["time_limit_s"])
+                evaluator = _evaluator.spawn(calls_w, replies_r, self.judge_uid, self.judge_uid, cpu)
+                self.eval_frame_pending = False  # the evaluator reads it
+            finally:
+                os.close(calls_w)
+                os.close(replies_r)
         try:
-            result = _supervise.supervise(req, pid, pipes, start)
+            result = _supervise.supervise(req, pid, pipes, start, companion=evaluator)
         finally:
             for fd in pipes.values():
                 if fd >= 0:
                     os.close(fd)
+        if evaluator is not None:
+            status = result.pop("companion_status", None)
+            if status is None:
+                status = _supervise.wait_or_kill(evaluator, start + float(req["time_limit_s"]) + 2.0 - time.monotonic())
+            if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+                self.broken = True  # it may have written part of its frame: the host must restart us
         if self._oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
             result["verdict"] = "memory"
             result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed by the OOM killer)"
@@ -248,7 +296,9 @@ class Worker:
             self._code_cache[key] = code
         return code
 
-    def _child(self, req: dict[str, Any], workdir: str, code: Any, fds: tuple[int, int, int, int]) -> None:
+    def _child(
+        self, req: dict[str, Any], workdir: str, code: Any, fds: tuple[int, int, int, int], rpc: tuple[int, int] | None
+    ) -> None:
         in_r, out_w, err_w, st_w = fds
         _jail.set_parent_death_signal(signal.SIGKILL)
         if self.pidns is not None:
@@ -269,7 +319,11 @@ class Worker:
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         status_fd = os.dup2(st_w, 3, inheritable=False)  # not passed on to an executed command
-        _close_fds_from(4)
+        if rpc is not None:  # calls in on fd 4, replies out on fd 5 (see _jailserve.py)
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in rpc]
+            os.dup2(high[0], 4, inheritable=False)
+            os.dup2(high[1], 5, inheritable=False)
+        _cleanup.close_fds_from(6 if rpc is not None else 4)
         os.chdir(workdir)
         with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
             fh.write("1000")
@@ -329,120 +383,6 @@ class Worker:
             finally:
                 os.close(fd)
 
-    def _kill_adopted(self) -> None:
-        """The worker is a child subreaper: what a run orphaned (double forks, setsid) was
-        reparented to it. Kill those until none is left, and reap them (zombies count as pids)."""
-        me = os.getpid()
-        for _ in range(100):
-            with contextlib.suppress(ChildProcessError):
-                while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                    pass
-            left = _children_of(me)
-            if not left:
-                break
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.002)
-
-    def _kill_strays(self) -> None:
-        """Kill whatever the run left behind: its pid namespace, or (without one) by cgroup and uid."""
-        if self.pidns is not None:
-            self.pidns.finish()
-            return
-        if self.cgroup is not None:
-            me = os.getpid()
-            for _ in range(100):
-                left = [p for p in self.cgroup.pids_left() if p != me]
-                if not left:
-                    break
-                for pid in left:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.001)
-        if os.geteuid() != 0 or self.uid == 0:
-            self._kill_adopted()
-            return
-        self._kill_by_uid()
-        self._kill_adopted()  # and reap: orphans of runs are ours (child subreaper) and count as pids
-
-    def _kill_by_uid(self) -> None:
-        for attempt in range(50):
-            pid = os.fork()
-            if pid == 0:  # kill(-1) as the run's uid reaches exactly that uid's processes
-                try:
-                    os.setgid(self.gid)
-                    os.setuid(self.uid)
-                    with contextlib.suppress(OSError):
-                        os.kill(-1, signal.SIGKILL)
-                    if attempt == 0:  # as the owner: removing another uid's objects needs CAP_SYS_ADMIN
-                        _resources.remove_sysv_ipc(self.uid)
-                finally:
-                    os._exit(0)
-            os.waitpid(pid, 0)
-            if not _live_processes_of(self.uid):
-                return
-            time.sleep(0.002)
-
-
-def _children_of(ppid: int) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == ppid and fields[0] not in (b"Z", b"X"):
-                found.append(int(name))
-    return found
-
-
-def _empty_dir(path: str) -> None:
-    with contextlib.suppress(OSError):
-        for name in os.listdir(path):
-            full = os.path.join(path, name)
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(full)
-
-
-def _live_processes_of(uid: int) -> list[int]:
-    """Pids of `uid`'s processes that are not yet dead (zombies excluded). Reads the real uid
-    from /proc/PID/status: /proc/PID itself belongs to root once a process has changed uid."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as fh:
-                status = fh.read()
-        except OSError:
-            continue
-        fields = dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
-        uids = fields.get(b"Uid", b"").split()
-        state = fields.get(b"State", b"").strip()[:1]
-        if uids and int(uids[0]) == uid and state not in (b"Z", b"X"):
-            found.append(int(name))
-    return found
-
-
-def _close_fds_from(low: int) -> None:
-    """Close every fd >= low. Listing /proc/self/fd is cheap; a container's seccomp profile may
-    refuse close_range(2), and closerange's fallback is one close() per possible fd."""
-    try:
-        fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        os.closerange(low, 1 << 16)
-        return
-    for fd in fds:
-        if fd >= low:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
 
 def main() -> None:
     # SIGPIPE ignored: writing a run's stdin after it exited must be an EPIPE error, not the
@@ -465,6 +405,11 @@ def main() -> None:
                 result = worker.run(req)
             except Exception as exc:  # a broken machine or a bug: report it, keep serving
                 result = {"verdict": "error", "message": f"sandbox worker failed: {exc!r}", "internal": True}
+            if worker.eval_frame_pending:  # no evaluator read the tests: drop them unseen
+                discard_frame()
+                worker.eval_frame_pending = False
+            if worker.broken:
+                break
             write_frame(result)
             worker.after_run()
             worker.prepare_next()

@@ -154,7 +154,7 @@ class DockerSandbox:
     ) -> None:
         await self.close()
 
-    async def run(self, request: RunRequest) -> RunResult:
+    def _check(self, request: RunRequest) -> None:
         if request.network:
             raise SandboxError("DockerSandbox runs have no network (--network none); network=True is not supported")
         if request.memory_limit_mb > self.memory_limit_mb:
@@ -162,7 +162,16 @@ class DockerSandbox:
                 f"memory_limit_mb={request.memory_limit_mb} is over the container's {self.memory_limit_mb} MB: "
                 "raise DockerSandbox(memory_limit_mb=...)"
             )
+
+    async def run(self, request: RunRequest) -> RunResult:
+        self._check(request)
         return await self._pool.run(request)
+
+    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
+        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
+        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
+        self._check(request)
+        return await self._pool.exchange(request, tests)
 
     async def _spawn(self, index: int) -> WorkerConn:
         container, sock = await asyncio.to_thread(self._create, index)

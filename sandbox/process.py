@@ -151,6 +151,13 @@ class ProcessSandbox:
             raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
         return await self._pool.run(request)
 
+    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
+        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
+        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
+        if request.network and not self.allow_network:
+            raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
+        return await self._pool.exchange(request, tests)
+
     async def _spawn(self, index: int) -> WorkerConn:
         proc = await asyncio.create_subprocess_exec(
             self.python,

@@ -177,7 +177,8 @@ async def test_hidden_tests_never_exist_inside_the_jail(sandbox):
     only the tests hold; it must find nothing."""
     token = "SEKRIT-" + secrets.token_hex(8)
     scan = r"""
-import os, re, sys
+import ctypes, os, re, sys
+ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again (a setuid made it not): /proc/self/mem opens
 pat = re.compile(rb"SEKRIT" + rb"-[0-9a-f]{16}")
 found = []
 for top in {os.getcwd(), '/tmp', '/work', '/dev/shm'}:
@@ -210,6 +211,11 @@ def f(x):
     report = await run_tests(sandbox, scan, [f"assert f(1) != {token!r}"], case_time_limit_s=20.0)
     assert report.load.passed, report.feedback()
     assert report.load.stdout.startswith("CLEAN"), report.load.stdout
+    # the scan does find a token that is there (in a file and in memory)
+    planted = f"open('planted.txt', 'w').write({token!r})\n" + scan
+    control = await run_tests(sandbox, planted, ["assert True"], case_time_limit_s=20.0)
+    assert control.load.stdout.startswith("FOUND"), control.load.stdout
+    assert "file planted.txt" in control.load.stdout and "memory" in control.load.stdout
     assert token not in report.run.stdout and token not in report.run.stderr
 
 
