@@ -95,9 +95,9 @@ async def bench_backend(
 
 
 async def cpu_per_problem(sb: ProcessSandbox, problems: list[dict[str, Any]], runner: bool) -> float:
-    """CPU (ms) per problem over one pass, all processes included: this one, the workers and
-    every process they fork (reaped children count in the workers' figures)."""
-    pids = sb.worker_pids()
+    """CPU (ms) per problem over one pass, all processes included: this one, the workers, their
+    test evaluators, and every process they fork (reaped children count in the workers' figures)."""
+    pids = sb.worker_pids() + sb.evaluator_pids()
     host0, workers0 = own_cpu_ms(children=False), sum(proc_cpu_ms(p) for p in pids)
     await bench_ours(sb, problems, runner=runner)
     await asyncio.sleep(0.1)  # let the workers finish their after-run cleanup

@@ -12,7 +12,7 @@ import _jail
 import _resources
 
 
-def kill_adopted() -> None:
+def kill_adopted(keep: int = -1) -> None:
     """The worker is a child subreaper: what a run orphaned (double forks, setsid) was
     reparented to it. Kill those until none is left, and reap them (zombies count as pids)."""
     me = os.getpid()
@@ -20,7 +20,7 @@ def kill_adopted() -> None:
         with contextlib.suppress(ChildProcessError):
             while os.waitpid(-1, os.WNOHANG)[0] > 0:
                 pass
-        left = children_of(me)
+        left = [pid for pid in children_of(me) if pid != keep]
         if not left:
             break
         for pid in left:
@@ -29,7 +29,9 @@ def kill_adopted() -> None:
         time.sleep(0.002)
 
 
-def kill_strays(pidns: _jail.PidNamespaces | None, cgroup: _resources.Cgroup | None, uid: int, gid: int) -> None:
+def kill_strays(
+    pidns: _jail.PidNamespaces | None, cgroup: _resources.Cgroup | None, uid: int, gid: int, keep: int = -1
+) -> None:
     """Kill whatever the run left behind: its pid namespace, or (without one) by cgroup and uid."""
     if pidns is not None:
         pidns.finish()
@@ -45,10 +47,10 @@ def kill_strays(pidns: _jail.PidNamespaces | None, cgroup: _resources.Cgroup | N
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.001)
     if os.geteuid() != 0 or uid == 0:
-        kill_adopted()
+        kill_adopted(keep)
         return
     kill_by_uid(uid, gid)
-    kill_adopted()  # and reap: orphans of runs are ours (child subreaper) and count as pids
+    kill_adopted(keep)  # and reap: orphans of runs are ours (child subreaper) and count as pids
 
 
 def kill_by_uid(uid: int, gid: int) -> None:

@@ -21,8 +21,8 @@ import io
 import json
 import linecache
 import os
-import resource
 import signal
+import socket
 import struct
 import sys
 import time
@@ -287,56 +287,73 @@ def _read_exact(fd: int, n: int) -> bytes:
     return bytes(buf)
 
 
-def spawn(calls_fd: int, replies_fd: int, uid: int, gid: int, cpu_s: float) -> int:
-    """Fork the evaluator; the child never returns. Its fds: 0 the worker's input (its config
-    comes next there), 3 the worker's output (its one frame), 4 calls to the jail, 5 replies."""
+def start(uid: int, gid: int) -> tuple[int, socket.socket]:
+    """Fork the worker's evaluator, once; it serves every test run of the worker. Returns its
+    pid and the worker's end of its control socket. The evaluator's fds: 0 the worker's input
+    (a test run's config comes next there), 3 the worker's output (its one frame per run), 4 the
+    control socket (a run's pipes to the jail come in on it; one byte goes back when done)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     pid = os.fork()
     if pid:
-        return pid
+        theirs.close()
+        return pid, ours
     try:
         _jail.set_parent_death_signal(signal.SIGKILL)
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (1, calls_fd, replies_fd)]
-        for target, fd in zip((3, 4, 5), high, strict=True):
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (1, theirs.fileno())]
+        for target, fd in zip((3, 4), high, strict=True):
             os.dup2(fd, target)
-        os.closerange(6, 1 << 16)
+        os.closerange(5, 1 << 16)
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 1)
         os.dup2(null, 2)
-        if null > 5:
+        if null > 4:
             os.close(null)
-        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
-            fh.write("500")  # after the jail (1000), before the worker (-1000)
-        cpu = max(1, int(cpu_s + 1.999))
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         if os.geteuid() == 0:
             os.setgroups([])
             os.setgid(gid)
             os.setuid(uid)
         _jail.set_dumpable(False)  # no ptrace, no /proc/PID/mem, even for the same uid
         _jail.set_no_new_privs()
-        main(4, 5, 3)
+        serve(socket.socket(fileno=4), out_fd=3)
     finally:
         os._exit(70)
 
 
-def main(calls_fd: int, replies_fd: int, out_fd: int) -> None:
-    """The evaluator process, after the worker set it up: config in (fd 0), one frame out."""
+def serve(control: socket.socket, out_fd: int) -> None:
+    """One test run per message: the jail's pipes come with it; the config is read from fd 0."""
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 16, 2)
+        except OSError:
+            return
+        if not msg or len(fds) != 2:
+            return
+        try:
+            body = run_once(fds[0], fds[1])
+        finally:
+            for fd in fds:
+                os.close(fd)
+        data = memoryview(_frame({"evaluator": body}))
+        while data:
+            data = data[os.write(out_fd, data) :]
+        control.send(b"f" if body.get("fatal") else b"d")  # fatal: the worker's input is out of step
+
+
+def run_once(calls_fd: int, replies_fd: int) -> dict[str, Any]:
+    """Read one config frame from fd 0 and run it; the frame's body. A run leaves nothing behind
+    for the next (its namespace, its alarm, the lines of its cases)."""
     try:
         cfg = json.loads(_read_exact(0, _HEADER.unpack(_read_exact(0, _HEADER.size))[0]))
     except BaseException as exc:
-        os.write(out_fd, _frame({"evaluator": {"error": f"could not read the config: {exc!r}"}}))
-        os._exit(3)
-    os.close(0)
+        return {"error": f"could not read the config: {exc!r}", "fatal": True}
     try:
-        jail = Jail(calls_fd, replies_fd, int(cfg.get("output_cap", 2000)))
-        body: dict[str, Any] = {"records": evaluate(cfg, jail)}
+        return {"records": evaluate(cfg, Jail(calls_fd, replies_fd, int(cfg.get("output_cap", 2000))))}
     except BaseException as exc:
-        body = {"error": f"the test evaluator failed: {exc!r}"}
-    data = memoryview(_frame({"evaluator": body}))
-    while data:
-        data = data[os.write(out_fd, data) :]
-    os._exit(0)
+        return {"error": f"the test evaluator failed: {exc!r}"}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for name in [n for n in linecache.cache if isinstance(n, str) and n.startswith(("case_", "prompt"))]:
+            linecache.cache.pop(name, None)
 
 
 def _frame(obj: dict[str, Any]) -> bytes:

@@ -46,9 +46,9 @@ def supervise(
     without waiting for end-of-file, which processes it left behind could hold off (those are
     killed after the reply is sent).
 
-    `companion` (a test run's evaluator) is watched too: once it has exited the run has nothing
-    left to do, and is stopped if it has not ended by itself shortly after. Its wait status, if
-    it ended, is in the result's `companion_status`.
+    `companion` (a test run's evaluator: a socket that becomes readable when it is done) is
+    watched too: once it is done the run has nothing left to do, and is stopped if it has not
+    ended by itself shortly after. What it sent, if it did, is in the result's `companion`.
     """
     deadline = start + float(req["time_limit_s"])
     limit = int(req["output_limit_bytes"])
@@ -67,10 +67,10 @@ def supervise(
         pipes["in"] = -1
     pidfd = os.pidfd_open(pid)
     poller.register(pidfd, select.POLLIN)
-    comp_fd = os.pidfd_open(companion) if companion is not None else -1
+    comp_fd = companion if companion is not None else -1
     if comp_fd >= 0:
         poller.register(comp_fd, select.POLLIN)
-    comp_status: int | None = None
+    comp_said: bytes | None = None
     finish_by = float("inf")
     raw: int | None = None
     rusage: Any = None
@@ -89,7 +89,7 @@ def supervise(
             for fd, ev in poller.poll(wait):
                 if fd == comp_fd:
                     poller.unregister(comp_fd)
-                    comp_status = os.waitpid(companion, 0)[1]  # type: ignore[arg-type]
+                    comp_said = os.read(comp_fd, 1)
                     finish_by = time.monotonic() + _FINISH_GRACE_S
                 elif fd == pidfd:
                     _, raw, rusage = os.wait4(pid, 0)
@@ -113,27 +113,19 @@ def supervise(
             _kill(pid)
             _, raw, rusage = os.wait4(pid, 0)
         os.close(pidfd)
-        if comp_fd >= 0:
-            os.close(comp_fd)
     wall = time.monotonic() - start
     cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
     result = judge(req, reason, raw, status.data.decode(errors="replace"), out, err, wall, cpu)
-    if comp_status is not None:
-        result["companion_status"] = comp_status
+    if comp_said is not None:
+        result["companion"] = comp_said
     return result
 
 
-def wait_or_kill(pid: int, timeout: float) -> int | None:
-    """Wait up to `timeout` s for child `pid`; its wait status, or None if it had to be killed."""
-    pidfd = os.pidfd_open(pid)
-    try:
-        if not select.select([pidfd], [], [], max(0.0, timeout))[0]:
-            _kill(pid)
-            os.waitpid(pid, 0)
-            return None
-        return os.waitpid(pid, 0)[1]
-    finally:
-        os.close(pidfd)
+def read_within(fd: int, timeout: float) -> bytes | None:
+    """One byte from `fd` if it comes within `timeout` s (b"" at end of file), else None."""
+    if not select.select([fd], [], [], max(0.0, timeout))[0]:
+        return None
+    return os.read(fd, 1)
 
 
 def _read(s: _Stream, poller: select.poll, once: bool) -> int:

@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import struct
 import sys
 import time
@@ -115,6 +116,10 @@ class Worker:
         # shared directories a run may write (a container's /tmp): emptied after each run
         self.scratch_dirs: list[str] = config.get("scratch_dirs", [])
         self.missing: list[str] = []
+        try:  # /proc as it is before the worker pivots into its minimal root (where it is gone)
+            self.proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            self.proc_fd = -1
         # the trusted test evaluator's uid: never the run's, so a run cannot signal or trace it
         self.judge_uid: int = config.get("judge_uid", self.uid + 100000)
         self.eval_frame_pending = False
@@ -135,8 +140,10 @@ class Worker:
             # when done per run. The worker's own (small) allocations count against the limit;
             # the OOM killer never picks it.
             self.cgroup.join()
-            with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
-                fh.write("-1000")
+            # Lowering a score needs CAP_SYS_RESOURCE, which some machines' root lacks; then the
+            # worker stays at 0, still below its evaluator (500) and its runs (1000), which the
+            # OOM killer picks first: nothing to report.
+            self._write_oom_score("self/oom_score_adj", "-1000")
         elif not self.container:
             self.missing += ["cgroup memory limit", "cgroup pids limit"]
         if config.get("namespaces", True) and root:
@@ -164,9 +171,29 @@ class Worker:
             with contextlib.suppress(ImportError):
                 __import__(name)
         gc.freeze()  # keep the collector from touching (and so copying) the worker's pages in each child
+        # The trusted test evaluator: one per worker, in the worker's own pid namespace, as a uid
+        # of its own; it never sees a request of the worker, nor the worker a test of its.
+        if self.pidns is not None:
+            _jail.setns(self.pidns.own, _jail.CLONE_NEWPID)
+        self.evaluator_pid, self.evaluator = _evaluator.start(self.judge_uid, self.judge_uid)
+        if self.proc_fd >= 0 and not self._write_oom_score(f"{self.evaluator_pid}/oom_score_adj", "500"):
+            self.missing.append("oom_score_adj of the test evaluator (the OOM killer may pick it before a run)")
 
     def hello(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing}
+        return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing, "evaluator_pid": self.evaluator_pid}
+
+    def _write_oom_score(self, path: str, value: str) -> bool:
+        try:
+            fd = os.open(path, os.O_WRONLY, dir_fd=self.proc_fd)
+        except OSError:
+            return False
+        try:
+            os.write(fd, value.encode())
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
 
     def _oom_kills(self) -> int:
         """OOM kills so far in our cgroup, or (in a container) in the container's own."""
@@ -178,7 +205,7 @@ class Worker:
 
     def after_run(self) -> None:
         """Clean up after a run, once its reply is sent: kill what it left, empty its dirs."""
-        _cleanup.kill_strays(self.pidns, self.cgroup, self.uid, self.gid)
+        _cleanup.kill_strays(self.pidns, self.cgroup, self.uid, self.gid, keep=self.evaluator_pid)
         if not self.private_fs:
             shutil.rmtree(os.path.join(self.work_root, f"u{self.uid}"), ignore_errors=True)
             for scratch in self.scratch_dirs:
@@ -193,6 +220,9 @@ class Worker:
                 self.pidns.init_pid = None
 
     def close(self) -> None:
+        self.evaluator.close()  # it leaves at end of file on its control socket
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.evaluator_pid, 0)
         if self.pidns is not None:
             self.pidns.finish()
         if self.cgroup is not None:
@@ -246,27 +276,27 @@ class Worker:
         for fd in (in_r, out_w, err_w, st_w, calls_r, replies_w):
             if fd >= 0:
                 os.close(fd)
-        evaluator: int | None = None
+        control: int | None = None
         if calls_w >= 0:
             try:
-                cpu = float(req.get("cpu_limit_s") or req["time_limit_s"])
-                evaluator = _evaluator.spawn(calls_w, replies_r, self.judge_uid, self.judge_uid, cpu)
+                socket.send_fds(self.evaluator, [b"r"], [calls_w, replies_r])
+                control = self.evaluator.fileno()
                 self.eval_frame_pending = False  # the evaluator reads it
             finally:
                 os.close(calls_w)
                 os.close(replies_r)
         try:
-            result = _supervise.supervise(req, pid, pipes, start, companion=evaluator)
+            result = _supervise.supervise(req, pid, pipes, start, companion=control)
         finally:
             for fd in pipes.values():
                 if fd >= 0:
                     os.close(fd)
-        if evaluator is not None:
-            status = result.pop("companion_status", None)
-            if status is None:
-                status = _supervise.wait_or_kill(evaluator, start + float(req["time_limit_s"]) + 2.0 - time.monotonic())
-            if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-                self.broken = True  # it may have written part of its frame: the host must restart us
+        if control is not None:
+            said = result.pop("companion", None)
+            if said is None:
+                said = _supervise.read_within(control, start + float(req["time_limit_s"]) + 2.0 - time.monotonic())
+            if said != b"d":
+                self.broken = True  # the evaluator may have written part of its frame: restart us
         if self._oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
             result["verdict"] = "memory"
             result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed by the OOM killer)"

@@ -39,6 +39,7 @@ class WorkerConn(ABC):
     """A started worker: frames in, frames out, and a way to kill it."""
 
     reader: asyncio.StreamReader
+    hello: dict[str, Any] = {}  # noqa: RUF012 (replaced per instance once the worker answers)
 
     @abstractmethod
     def write(self, data: bytes) -> None: ...
@@ -123,6 +124,7 @@ class WorkerPool:
             await conn.kill()
             raise SandboxError(f"worker {index} did not answer its config ({exc!r})") from exc
         self._all[index] = conn
+        conn.hello = hello
         self._idle.put_nowait((index, conn))
         return hello
 

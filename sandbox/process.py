@@ -121,6 +121,12 @@ class ProcessSandbox:
         """Host pids of the live workers (for accounting, e.g. CPU time in benchmarks)."""
         return [c.proc.pid for c in self._pool.connections() if isinstance(c, _ProcessConn)]
 
+    def evaluator_pids(self) -> list[int]:
+        """Host pids of the workers' test evaluators (long-lived children of the workers, so
+        their CPU time is not in the workers' figures)."""
+        hellos = [c.hello for c in self._pool.connections()]
+        return [h["evaluator_pid"] for h in hellos if isinstance(h.get("evaluator_pid"), int)]
+
     async def start(self) -> None:
         if not os.path.exists(self.python):  # noqa: ASYNC240 (one stat, once)
             raise SandboxError(f"interpreter {self.python!r} not found: pass python= to ProcessSandbox")
