@@ -36,6 +36,15 @@ from _remote import CaseTimeout, Jail, JailBusy, JailGone, Remote, answer
 _REPR_CAP = 300
 _HEADER = struct.Struct(">I")
 _RESERVED = {"candidate", "_ta_compare", "_ta_truth"}
+# Modules a solution imported that the tests may use by the same name without importing them
+# (the old harness shared the solution's namespace): imported here, never the solution's own.
+_MODULES = frozenset(
+    [
+        *("array", "bisect", "cmath", "collections", "copy", "datetime", "decimal", "fractions", "functools"),
+        *("hashlib", "heapq", "itertools", "json", "math", "numbers", "operator", "os", "random", "re"),
+        *("statistics", "string", "struct", "sys", "textwrap", "time", "typing", "unicodedata"),
+    ]
+)
 
 
 class _CompareFailed(AssertionError):
@@ -105,13 +114,29 @@ class _Rewriter(ast.NodeTransformer):
         return ast.copy_location(ast.Expr(call), node)
 
 
-def _compile_case(source: str, filename: str) -> tuple[Any, set[str]]:
-    """The case's code and the names it reads (to fetch the solution's data values first)."""
+def _compile_case(source: str, filename: str) -> tuple[Any, set[str], set[str]]:
+    """The case's code, the names it reads (to fetch the solution's data values first) and the
+    names it binds (which the solution's values must then never replace)."""
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     tree = ast.parse(source, filename)
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    reads, binds = _names(tree)
     tree = ast.fix_missing_locations(_Rewriter().visit(tree))
-    return compile(tree, filename, "exec"), names
+    return compile(tree, filename, "exec"), reads, binds
+
+
+def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
+    reads: set[str] = set()
+    binds: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (reads if isinstance(node.ctx, ast.Load) else binds).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            binds.add(node.name)
+        elif isinstance(node, ast.alias):
+            binds.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            binds.update(node.names)
+    return reads, binds
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -209,7 +234,7 @@ def _bind(ns: dict[str, Any], jail: Jail, names: dict[str, Any], entry: str | No
             continue
         if kind[0] == "call":
             ns[name] = Remote(jail, name)
-        elif kind[0] == "module" and len(kind) == 2 and kind[1] == name:
+        elif kind[0] == "module" and len(kind) == 2 and kind[1] == name and name in _MODULES:
             with contextlib.suppress(Exception):
                 ns[name] = importlib.import_module(name)
         elif kind[0] == "data":
@@ -249,18 +274,21 @@ def evaluate(cfg: dict[str, Any], jail: Jail) -> list[dict[str, Any]]:
     prelude = cfg.get("prelude")
     if prelude:  # the problem's own helpers, from its trusted text, over the solution's
         with contextlib.suppress(Exception):
-            exec(compile(prelude, "prompt", "exec"), ns)
+            tree = ast.parse(prelude, "prompt")
+            data -= _names(tree)[1]
+            exec(compile(tree, "prompt", "exec"), ns)
         if entry:
             ns[entry] = ns["candidate"]
     for i, case in enumerate(cfg["cases"]):
         fname = f"case_{i}"
         files.add(fname)
         try:
-            code, reads = _compile_case(case["source"], fname)
+            code, reads, binds = _compile_case(case["source"], fname)
         except SyntaxError as exc:
             records.append({"index": i, "status": "error", "error_type": "SyntaxError", "message": str(exc)})
             continue
         ns["_ta_compare"], ns["_ta_truth"] = _ta_compare, _ta_truth
+        data -= binds  # a name the tests define is theirs from now on
         wanted = sorted(reads & data)
 
         def step(code: Any = code, wanted: list[str] = wanted) -> None:

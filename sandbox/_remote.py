@@ -110,7 +110,7 @@ class Jail:
                 del self.buf[: end + 1]
                 try:
                     reply = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     reply = None
                 if not isinstance(reply, dict):
                     self.gone = True

@@ -155,6 +155,7 @@ class CodeEnv(Environment[CodeState, CodeAction]):
                 entry_point=entry,
                 case_time_limit_s=self.case_time_limit_s,
                 memory_limit_mb=self.memory_limit_mb,
+                prompt=task.prompt,
             )
             self.runs += 1
             tested = self._state(program, report)

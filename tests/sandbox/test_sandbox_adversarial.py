@@ -230,3 +230,24 @@ async def test_prompt_helpers_come_from_the_trusted_prompt(sandbox):
     honest = "def poly(xs, x):\n    return 0.0\n\ndef find_zero(xs):\n    return -0.5\n"
     report = await run_tests(sandbox, honest, tests, entry_point="find_zero", prompt=prompt)
     assert report.all_passed, report.feedback()
+
+
+async def test_solution_values_never_replace_the_tests_own_names(sandbox):
+    """A test program's own constants (and helpers) stay the tests' even when the solution
+    defines the same names; the solution's data values still reach tests that read them."""
+    check = (
+        "EXPECTED = [2, 4]\n\ndef check(candidate):\n"
+        "    assert candidate(1) == EXPECTED[0]\n    assert candidate(2) == EXPECTED[1]\n"
+    )
+    code = "EXPECTED = [-1, -1]\ndef f(x):\n    return -1\n"
+    report = await run_check(sandbox, code, check, entry_point="f")
+    assert [r.status for r in report.tests] == ["failed", "failed"], report.feedback()
+    shared = await run_tests(sandbox, "LIMIT = 3\ndef f(x):\n    return x\n", ["assert f(LIMIT) == 3"])
+    assert shared.all_passed, shared.feedback()
+
+
+async def test_malformed_replies_fail_the_test_and_stop_the_run(sandbox):
+    """A solution that writes junk where its replies go: no pass, and a clear status."""
+    code = "import os\ndef f(x):\n    os.write(5, b'[' * 100000 + b'\\n')\n    return 2 * x\n"
+    report = await run_tests(sandbox, code, ["assert f(1) == 2", "assert f(2) == 4"])
+    assert report.passed == 0 and report.results[0].status != "passed", report.feedback()
