@@ -34,12 +34,13 @@ def kill_strays(
 ) -> None:
     """Kill whatever the run left behind: its pid namespace, or (without one) by cgroup and uid."""
     if pidns is not None:
-        pidns.finish()
+        if not pidns.finish(keep):
+            raise ChildProcessError("the test evaluator ended")
         return
     if cgroup is not None:
         me = os.getpid()
         for _ in range(100):
-            left = [p for p in cgroup.pids_left() if p != me]
+            left = [p for p in cgroup.pids_left() if p not in (me, keep)]
             if not left:
                 break
             for pid in left:

@@ -50,11 +50,23 @@ def supervise(
     watched too: once it is done the run has nothing left to do, and is stopped if it has not
     ended by itself shortly after. What it sent, if it did, is in the result's `companion`.
     """
+    try:
+        return _supervise(req, pid, pipes, start, companion)
+    except BaseException:  # a bug or a broken machine: never leave the run unkilled and unreaped
+        _kill(pid)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        raise
+
+
+def _supervise(
+    req: dict[str, Any], pid: int, pipes: dict[str, int], start: float, companion: int | None
+) -> dict[str, Any]:
     deadline = start + float(req["time_limit_s"])
     limit = int(req["output_limit_bytes"])
     out, err, status = _Stream(pipes["out"], limit), _Stream(pipes["err"], limit), _Stream(pipes["status"], 4096)
     streams = {s.fd: s for s in (out, err, status)}
-    stdin = (req.get("stdin") or "").encode()
+    stdin = (req.get("stdin") or "").encode("utf-8", "surrogateescape")
     poller = select.poll()
     for fd in streams:
         os.set_blocking(fd, False)
@@ -199,6 +211,9 @@ def judge(
         verdict, message = "error", setup_error
     elif memory_error:
         verdict, message = "memory", f"memory limit of {req['memory_limit_mb']} MB exceeded (out of memory)"
+    elif sig == signal.SIGKILL and cpu >= _cpu_limit(req):
+        # the kernel's kill at the hard CPU limit, one second after SIGXCPU (which the run ignored)
+        verdict, message = "timeout", f"CPU time limit of {req.get('cpu_limit_s') or req['time_limit_s']} s exceeded"
     elif sig is not None:
         verdict, message = _signal_verdict(req, sig)
     elif exit_code:
@@ -215,6 +230,11 @@ def judge(
         "wall_ms": round(wall * 1000, 3),
         "cpu_ms": round(cpu * 1000, 3),
     }
+
+
+def _cpu_limit(req: dict[str, Any]) -> float:
+    """The soft RLIMIT_CPU a run gets (see _resources.set_rlimits), in seconds."""
+    return max(1, int(float(req.get("cpu_limit_s") or req["time_limit_s"]) + 0.999))
 
 
 def _signal_verdict(req: dict[str, Any], sig: int) -> tuple[str, str]:

@@ -132,6 +132,7 @@ class DockerSandbox:
         return list(self._pool.missing_isolation)
 
     async def start(self) -> None:
+        self._check_python()
         if self._client is None:
             self._client = await asyncio.to_thread(connect)
             self._image = await asyncio.to_thread(ensure_image, self._client)
@@ -153,6 +154,19 @@ class DockerSandbox:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+    def _check_python(self) -> None:
+        """The worker's interpreter must be a file of this machine inside a path bound into the
+        containers (the daemon would otherwise answer on the exec stream with its own text)."""
+        real = os.path.realpath(self.python)
+        if not os.path.isfile(real) or not os.access(real, os.X_OK):
+            raise SandboxError(f"DockerSandbox(python={self.python!r}): no such executable on this machine")
+        bound = [os.path.realpath(p) for p in self.ro_paths]
+        if not any(real == b or real.startswith(b.rstrip("/") + "/") for b in bound):
+            raise SandboxError(
+                f"DockerSandbox(python={self.python!r}) is not inside the paths bound into the containers "
+                f"({', '.join(bound)}): pass extra_ro_paths=[...] with its prefix"
+            )
 
     def _check(self, request: RunRequest) -> None:
         if request.network:

@@ -1,0 +1,84 @@
+"""Issue 14's hardening: hangs and broken workers, and clear errors instead of odd ones."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from tests.sandbox.sandbox_helpers import describe, lingering, run_uids
+from treeagent.sandbox import DockerSandbox, RunRequest, SandboxError, Verdict
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CLONE_PARENT_ZOMBIE = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+made = []
+for _ in range(3):
+    pid = libc.syscall(56, 0x00008000 | 17, 0, 0, 0, 0)  # clone(CLONE_PARENT | SIGCHLD): the worker's child
+    if pid == 0:
+        os._exit(0)  # and a zombie nobody in the run can reap
+    made.append(pid > 0)
+print('made', all(made))
+"""
+
+
+async def test_clone_parent_zombies_do_not_hang_the_worker(sandbox, backend):
+    for _ in range(3):  # every worker of the pool gets one
+        result = await asyncio.wait_for(sandbox.run(RunRequest(code=CLONE_PARENT_ZOMBIE)), 10)
+        assert result.ok and result.stdout == "made True\n", result
+    for _ in range(4):
+        nxt = await asyncio.wait_for(sandbox.run(RunRequest(code="print('next')", time_limit_s=30)), 5)
+        assert nxt.ok and nxt.stdout == "next\n", nxt
+    left = await lingering(run_uids(backend))
+    assert not left, describe(left)
+
+
+async def test_stdin_that_is_not_text_is_refused_up_front(sandbox, backend):
+    with pytest.raises(ValueError, match="lone surrogate"):
+        RunRequest(code="pass", stdin="\ud800")
+    raw = await sandbox.run(RunRequest(code="import sys\nprint(sys.stdin.buffer.read().hex())", stdin="a\udcff"))
+    assert raw.ok and raw.stdout == "61ff\n", raw
+    left = await lingering(run_uids(backend))
+    assert not left, describe(left)
+
+
+async def test_ignoring_sigxcpu_is_still_a_timeout(sandbox):
+    code = "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass\n"
+    result = await sandbox.run(RunRequest(code=code, time_limit_s=20, cpu_limit_s=1))
+    assert result.verdict is Verdict.timeout, result  # was `killed`: the kernel's SIGKILL at the hard limit
+    assert "CPU time limit of 1.0 s exceeded" in (result.message or ""), result
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"code": "pass", "env": {"A": "x\0y"}}, "NUL"),
+        ({"code": "pass", "env": {"A=B": "x"}}, "without '='"),
+        ({"command": ["echo", "a\0b"]}, "NUL"),
+        ({"code": "pass", "files": {"a/": "x"}}, "canonical"),
+        ({"code": "pass", "files": {".": "x"}}, "canonical"),
+        ({"code": "pass", "files": {"./main.py": "x"}}, "canonical"),
+        ({"code": "pass", "files": {"a//b": "x"}}, "canonical"),
+        ({"code": "pass", "files": {"main.py/x": "x"}}, "main.py"),
+        ({"command": ["true"], "files": {"a": "x", "a/b": "y"}}, "is a file"),
+        ({"code": "pass", "time_limit_s": math.nan}, "finite"),
+        ({"code": "pass", "cpu_limit_s": math.inf}, "finite"),
+        ({"code": "\ud800"}, "lone surrogate"),
+    ],
+)
+async def test_bad_requests_get_clear_errors(fields, match):
+    with pytest.raises(ValueError, match=match):
+        RunRequest(**fields)
+
+
+async def test_docker_with_a_bad_python_is_a_clear_error(tmp_path):
+    with pytest.raises(SandboxError, match="no such executable"):
+        await DockerSandbox(workers=1, python="/no/such/python3").start()
+    outside = tmp_path / "python3"
+    outside.write_bytes(b"#!/bin/sh\n")
+    outside.chmod(0o755)
+    with pytest.raises(SandboxError, match="not inside the paths bound"):
+        await DockerSandbox(workers=1, python=str(outside)).start()
