@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import time
 
@@ -56,7 +55,14 @@ def kill_strays(
 
 def kill_by_uid(uid: int, gid: int) -> None:
     for attempt in range(50):
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BlockingIOError:  # the container's pids limit, full of the run's processes: one by one
+            for left in live_processes_of(uid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(left, signal.SIGKILL)
+            time.sleep(0.002)
+            continue
         if pid == 0:  # kill(-1) as the run's uid reaches exactly that uid's processes
             try:
                 os.setgid(gid)
@@ -87,15 +93,63 @@ def children_of(ppid: int) -> list[int]:
     return found
 
 
-def empty_dir(path: str) -> None:
+def empty_dir(path: str) -> bool:
+    """Remove everything inside `path` (never following a symlink); False if anything is left."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        return _empty(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: str) -> bool:
+    """Remove `path` (a file, a symlink, or a directory tree of any depth); False if it is still there."""
     with contextlib.suppress(OSError):
-        for name in os.listdir(path):
-            full = os.path.join(path, name)
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(full)
+        if not os.path.isdir(path) or os.path.islink(path):
+            os.unlink(path)
+        elif empty_dir(path):
+            os.rmdir(path)
+    return not os.path.lexists(path)
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+def _empty(top: int) -> bool:
+    """Empty the directory open at `top`, depth first, without recursion and with one directory
+    fd open at a time (shutil.rmtree recurses, and a run can nest thousands of directories,
+    deeper than PATH_MAX: every step here is relative to an open directory)."""
+    fd = os.dup(top)
+    names: list[str] = []  # the path from `top` down to `fd`
+    try:
+        for _ in range(1 << 20):
+            sub = None
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        sub = entry.name
+                        break
+                    os.unlink(entry.name, dir_fd=fd)
+            if sub is not None:
+                child = os.open(sub, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                names.append(sub)
+                continue
+            if not names:
+                return True
+            parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            os.rmdir(names.pop(), dir_fd=fd)
+        return False
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def live_processes_of(uid: int) -> list[int]:

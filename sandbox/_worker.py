@@ -22,7 +22,6 @@ import fcntl
 import gc
 import json
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -207,9 +206,38 @@ class Worker:
         """Clean up after a run, once its reply is sent: kill what it left, empty its dirs."""
         _cleanup.kill_strays(self.pidns, self.cgroup, self.uid, self.gid, keep=self.evaluator_pid)
         if not self.private_fs:
-            shutil.rmtree(os.path.join(self.work_root, f"u{self.uid}"), ignore_errors=True)
+            _cleanup.remove_tree(os.path.join(self.work_root, f"u{self.uid}"))
+            if self.container:  # the container's /work is this worker's alone
+                _cleanup.empty_dir(self.work_root)
             for scratch in self.scratch_dirs:
                 _cleanup.empty_dir(scratch)
+
+    def evaluator_alive(self) -> bool:
+        try:
+            return os.waitpid(self.evaluator_pid, os.WNOHANG)[0] == 0
+        except ChildProcessError:
+            return False
+
+    def health(self) -> str | None:
+        """What is wrong with this worker after a run's cleanup, if anything: the host then
+        replaces it before it takes another request."""
+        if not self.evaluator_alive():
+            return "its test evaluator ended"
+        if self.pidns is None and os.geteuid() == 0 and self.uid != 0 and _cleanup.live_processes_of(self.uid):
+            return f"processes of uid {self.uid} survived the cleanup"
+        if not self.private_fs:
+            if os.path.lexists(os.path.join(self.work_root, f"u{self.uid}")):
+                return "the last run's work dir could not be removed"
+            for path in [self.work_root, *self.scratch_dirs] if self.container else self.scratch_dirs:
+                try:
+                    if os.listdir(path):
+                        return f"{path} could not be emptied"
+                    st = os.statvfs(path)
+                except OSError as exc:
+                    return f"{path} is unusable ({exc.strerror})"
+                if st.f_blocks and st.f_bfree < st.f_blocks * 0.9:
+                    return f"{path} stays full after cleanup"
+        return None
 
     def prepare_next(self) -> None:
         """Work for the next run that can be done before it arrives (its pid namespace's init)."""
@@ -245,7 +273,7 @@ class Worker:
         oom_before = self._oom_kills()
         workdir = "/work" if self.private_fs else os.path.join(self.work_root, f"u{self.uid}")
         if not self.private_fs:
-            shutil.rmtree(workdir, ignore_errors=True)
+            _cleanup.remove_tree(workdir)
             os.makedirs(workdir, mode=0o700)
             os.chown(workdir, self.uid, self.gid)
         code: Any = None
@@ -431,6 +459,11 @@ def main() -> None:
             req = read_frame()
             if req is None:
                 break
+            if not worker.evaluator_alive():  # e.g. killed from outside: hand the request back
+                if req.get("evaluate"):
+                    discard_frame()
+                write_frame({"broken": "its test evaluator ended"})
+                break
             try:
                 result = worker.run(req)
             except Exception as exc:  # a broken machine or a bug: report it, keep serving
@@ -441,8 +474,15 @@ def main() -> None:
             if worker.broken:
                 break
             write_frame(result)
-            worker.after_run()
-            worker.prepare_next()
+            try:
+                worker.after_run()
+                worker.prepare_next()
+                problem = worker.health()
+            except Exception as exc:
+                problem = f"its cleanup failed: {exc!r}"
+            if problem is not None:  # read by the next request, which the host then gives to another worker
+                write_frame({"broken": problem})
+                break
     finally:
         worker.close()
 

@@ -25,6 +25,7 @@ from treeagent.sandbox.process import base_interpreter
 
 LABEL = "treeagent.sandbox"
 _MUX = struct.Struct(">BxxxI")
+_WORKER_PIDS = 16  # the container's init, the worker, its evaluator, a cleanup helper, and spare
 
 
 def connect() -> Any:
@@ -169,6 +170,12 @@ class DockerSandbox:
             )
 
     def _check(self, request: RunRequest) -> None:
+        if request.max_processes > self.pids_limit - _WORKER_PIDS:
+            raise SandboxError(
+                f"max_processes={request.max_processes} is over what the container's pids limit "
+                f"({self.pids_limit}) leaves a run beside its worker ({_WORKER_PIDS}): "
+                "lower it or raise DockerSandbox(pids_limit=...)"
+            )
         if request.network:
             raise SandboxError("DockerSandbox runs have no network (--network none); network=True is not supported")
         if request.memory_limit_mb > self.memory_limit_mb:
@@ -213,6 +220,9 @@ class DockerSandbox:
         """Start a container and exec the worker in it; returns the exec's raw socket. Blocking."""
         mb = self.memory_limit_mb
         tmpfs_opts = f"rw,nosuid,nodev,size={self.work_size_mb}m,mode=1777"
+        # /work: root's, searchable only; a run writes in its own u<uid> (which the worker makes
+        # and removes), never beside it (no renaming it away, no filling /work for the next run)
+        work_opts = f"rw,nosuid,nodev,size={self.work_size_mb}m,mode=0711"
         container = self._client.containers.run(
             self._image,
             command=["/usr/bin/sleep", "infinity"],
@@ -220,7 +230,7 @@ class DockerSandbox:
             init=True,
             network_mode="none",
             read_only=True,
-            tmpfs={"/work": tmpfs_opts, "/tmp": tmpfs_opts},
+            tmpfs={"/work": work_opts, "/tmp": tmpfs_opts},
             volumes={p: {"bind": p, "mode": "ro"} for p in self.ro_paths},
             mem_limit=f"{mb}m",
             memswap_limit=f"{mb}m",

@@ -141,6 +141,16 @@ class WorkerPool:
             raise SandboxError(
                 f"{self._name} is not started: use `async with {self._name}(...) as sb:` or await start()"
             )
+        for _ in range(self._size + 2):
+            outcome = await self._exchange_once(request, tests)
+            if outcome is not None:
+                return outcome
+        raise SandboxError(f"{self._name}: its workers keep breaking after their runs; see the log")
+
+    async def _exchange_once(
+        self, request: RunRequest, tests: dict[str, Any] | None
+    ) -> tuple[RunResult, dict[str, Any] | None] | None:
+        """One try; None when the worker turned out broken before it took the request."""
         if not self._all:
             raise SandboxError(f"{self._name} has no worker left (they died and could not restart): see the log")
         index, conn = await self._next_idle()
@@ -176,6 +186,10 @@ class WorkerPool:
                 message=f"the sandbox worker died or stopped answering ({type(exc).__name__}); it was restarted",
             )
             return killed, None
+        if "broken" in reply:  # its self-check after the last run failed: it never saw this request
+            log.warning("%s: worker %d is broken (%s); restarting it", self._name, index, reply["broken"])
+            await self._replace(index, conn)
+            return None
         self._idle.put_nowait((index, conn))
         if reply.get("internal"):
             raise SandboxError(f"{self._name}: {reply.get('message')}")

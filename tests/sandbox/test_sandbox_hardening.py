@@ -82,3 +82,60 @@ async def test_docker_with_a_bad_python_is_a_clear_error(tmp_path):
     outside.chmod(0o755)
     with pytest.raises(SandboxError, match="not inside the paths bound"):
         await DockerSandbox(workers=1, python=str(outside)).start()
+
+
+BREAK_WORKDIR = {
+    "rename_and_symlink": "import os\nd = os.getcwd()\nos.rename(d, d + 'x')\nos.symlink('/tmp', d)\n",
+    "fill_work_outside": (
+        "import os\nfor i in range(5):\n    try:\n"
+        "        with open(f'/work/junk{i}', 'wb') as fh:\n            fh.write(b'x' * (50 << 20))\n"
+        "    except OSError:\n        pass\n"
+    ),
+    "nested_dirs": "import os\nfor _ in range(3000):\n    os.mkdir('a')\n    os.chdir('a')\nprint(len(os.getcwd()))\n",
+}
+
+NEXT_RUN = """
+import os
+here = os.getcwd()
+with open('big', 'wb') as fh:
+    fh.write(b'x' * (60 << 20))
+print(sorted(os.listdir(here)), os.path.exists(here + 'x'), os.path.islink(here))
+"""
+
+
+@pytest.mark.parametrize("attack", sorted(BREAK_WORKDIR))
+async def test_a_run_cannot_break_the_worker_for_the_next(sandbox, backend, attack):
+    """Each worker gets the attack; then every next run, queued right behind, is clean."""
+    from tests.sandbox.sandbox_helpers import WORKERS
+
+    for _ in range(WORKERS):
+        await sandbox.run(RunRequest(code=BREAK_WORKDIR[attack], time_limit_s=30))
+    results = await asyncio.gather(*(sandbox.run(RunRequest(code=NEXT_RUN)) for _ in range(3 * WORKERS)))
+    for result in results:
+        assert result.ok and result.stdout == "['big', 'main.py'] False False\n", result
+    left = await lingering(run_uids(backend))
+    assert not left, describe(left)
+
+
+async def test_docker_refuses_more_processes_than_its_pid_limit(docker_sandbox):
+    with pytest.raises(SandboxError, match="pids limit"):
+        await docker_sandbox.run(RunRequest(code="pass", max_processes=docker_sandbox.pids_limit))
+
+
+async def test_a_broken_worker_hands_the_request_back():
+    """A worker whose test evaluator is gone (killed from outside here) answers the next request
+    with `broken` and exits; the pool runs the request on a restarted worker instead."""
+    import os
+    import signal
+
+    from treeagent.sandbox import ProcessSandbox, run_tests
+
+    async with ProcessSandbox(workers=1, uid_base=64870) as sb:
+        [worker] = sb.worker_pids()
+        [evaluator] = sb.evaluator_pids()
+        os.kill(evaluator, signal.SIGKILL)
+        await asyncio.sleep(0.2)
+        report = await run_tests(sb, "def f(x):\n    return 2 * x\n", ["assert f(2) == 4"])
+        assert report.all_passed, report.feedback()
+        assert sb.worker_pids() != [worker] and sb.evaluator_pids() != [evaluator]
+        assert (await sb.run(RunRequest(code="print(1)"))).stdout == "1\n"
