@@ -18,6 +18,7 @@ import sys
 from types import TracebackType
 from typing import Any
 
+from treeagent.sandbox import uids
 from treeagent.sandbox.docker_image import WORKER_DIR, ensure_image
 from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
 from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
@@ -112,7 +113,7 @@ class DockerSandbox:
         pids_limit: int = 256,
         cpus: float = 1.0,
         work_size_mb: int = 256,
-        uid_base: int = 64400,
+        uid_base: int | None = None,
         python: str | None = None,
         extra_ro_paths: list[str] | None = None,
     ) -> None:
@@ -121,7 +122,11 @@ class DockerSandbox:
         self.pids_limit = pids_limit
         self.cpus = cpus
         self.work_size_mb = work_size_mb
-        self.uid_base = uid_base
+        uids.check_base(uid_base, self.workers)
+        self._uid_base_wanted = uid_base
+        #: the first run uid (known after start: a free range when uid_base was not given)
+        self.uid_base: int | None = uid_base
+        self._uids: uids.UidRange | None = None
         self.python = python or base_interpreter()
         self.ro_paths = sorted({"/usr", os.path.realpath(sys.base_prefix), *(extra_ro_paths or [])})
         self._client: Any = None
@@ -138,10 +143,23 @@ class DockerSandbox:
             self._client = await asyncio.to_thread(connect)
             self._image = await asyncio.to_thread(ensure_image, self._client)
             await asyncio.to_thread(_remove_orphans, self._client)
-        await self._pool.start()
+        if self._uids is None:
+            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
+            self.uid_base = self._uids.base
+        try:
+            await self._pool.start()
+        except BaseException:
+            self._release_uids()
+            raise
+
+    def _release_uids(self) -> None:
+        if self._uids is not None:
+            self._uids.release()
+            self._uids = None
 
     async def close(self) -> None:
         await self._pool.close()
+        self._release_uids()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self._client.close)
@@ -199,11 +217,13 @@ class DockerSandbox:
         conn = _ExecConn(container, sock)
         try:
             await conn.open()
+            assert self.uid_base is not None, "started"
             uid = self.uid_base + index
             await conn.send(
                 {
                     "uid": uid,
                     "gid": uid,
+                    "judge_uid": uid + uids.JUDGE_OFFSET,
                     "work_root": "/work",
                     "container": True,
                     "namespaces": False,

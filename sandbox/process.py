@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from treeagent.sandbox import uids
 from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
 from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
 
@@ -84,7 +85,9 @@ class ProcessSandbox:
     (one network namespace per worker), a uid of its own per worker (`uid_base + index`, so that
     runs of different workers cannot signal each other or share an RLIMIT_NPROC count), rlimits,
     and the worker's memory and pids cgroup (v1). Where a mechanism is unavailable it still runs,
-    with a `SandboxIsolationWarning` naming what is missing.
+    with a `SandboxIsolationWarning` naming what is missing. Without `uid_base`, the sandbox
+    takes a uid range no other live sandbox on this machine holds (see `uids.py`); test runs'
+    evaluators use the same uids plus 100000.
 
         async with ProcessSandbox(workers=4) as sb:
             result = await sb.run(RunRequest(code="print(1 + 1)"))
@@ -94,7 +97,7 @@ class ProcessSandbox:
         self,
         workers: int | None = None,
         *,
-        uid_base: int = 64400,
+        uid_base: int | None = None,
         namespaces: bool = True,
         cgroups: bool = True,
         allow_network: bool = False,
@@ -102,7 +105,11 @@ class ProcessSandbox:
         python: str | None = None,
     ) -> None:
         self.workers = workers if workers is not None else os.cpu_count() or 1
-        self.uid_base = uid_base
+        uids.check_base(uid_base, self.workers)
+        self._uid_base_wanted = uid_base
+        #: the first run uid (known after start: a free range when uid_base was not given)
+        self.uid_base: int | None = uid_base
+        self._uids: uids.UidRange | None = None
         self.namespaces = namespaces
         self.cgroups = cgroups
         self.allow_network = allow_network
@@ -134,10 +141,26 @@ class ProcessSandbox:
             self._work_root = tempfile.mkdtemp(prefix="treeagent-sandbox-")
             os.chmod(self._work_root, 0o711)
         _remove_stale_cgroups()
-        await self._pool.start()
+        await self._start_pool()
+
+    async def _start_pool(self) -> None:
+        if self._uids is None:
+            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
+            self.uid_base = self._uids.base
+        try:
+            await self._pool.start()
+        except BaseException:
+            self._release_uids()
+            raise
+
+    def _release_uids(self) -> None:
+        if self._uids is not None:
+            self._uids.release()
+            self._uids = None
 
     async def close(self) -> None:
         await self._pool.close()
+        self._release_uids()
         _remove_stale_cgroups()  # the workers were killed outright and could not remove their own
         if self._work_root is not None:
             shutil.rmtree(self._work_root, ignore_errors=True)
@@ -164,6 +187,10 @@ class ProcessSandbox:
             raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
         return await self._pool.exchange(request, tests)
 
+    def _uid(self, index: int) -> int:
+        assert self.uid_base is not None, "started"
+        return self.uid_base + index
+
     async def _spawn(self, index: int) -> WorkerConn:
         proc = await asyncio.create_subprocess_exec(
             self.python,
@@ -178,8 +205,9 @@ class ProcessSandbox:
         )
         conn = _ProcessConn(proc)
         config: dict[str, Any] = {
-            "uid": self.uid_base + index,
-            "gid": self.uid_base + index,
+            "uid": self._uid(index),
+            "gid": self._uid(index),
+            "judge_uid": self._uid(index) + uids.JUDGE_OFFSET,
             "work_root": self._work_root,
             "ro_paths": self.ro_paths,
             "namespaces": self.namespaces,

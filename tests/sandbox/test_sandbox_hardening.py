@@ -130,7 +130,7 @@ async def test_a_broken_worker_hands_the_request_back():
 
     from treeagent.sandbox import ProcessSandbox, run_tests
 
-    async with ProcessSandbox(workers=1, uid_base=64870) as sb:
+    async with ProcessSandbox(workers=1, uid_base=64890) as sb:
         [worker] = sb.worker_pids()
         [evaluator] = sb.evaluator_pids()
         os.kill(evaluator, signal.SIGKILL)
@@ -139,3 +139,22 @@ async def test_a_broken_worker_hands_the_request_back():
         assert report.all_passed, report.feedback()
         assert sb.worker_pids() != [worker] and sb.evaluator_pids() != [evaluator]
         assert (await sb.run(RunRequest(code="print(1)"))).stdout == "1\n"
+
+
+async def test_uid_ranges_are_checked_and_never_shared():
+    from treeagent.sandbox import ProcessSandbox
+
+    for bad in (0, 999):
+        with pytest.raises(ValueError, match="system users"):
+            ProcessSandbox(workers=1, uid_base=bad)
+        with pytest.raises(ValueError, match="system users"):
+            DockerSandbox(workers=1, uid_base=bad)
+    async with ProcessSandbox(workers=2) as a, ProcessSandbox(workers=2) as b:
+        assert a.uid_base is not None and b.uid_base is not None
+        assert {a.uid_base, a.uid_base + 1}.isdisjoint({b.uid_base, b.uid_base + 1})
+        uid_a = await a.run(RunRequest(code="import os\nprint(os.getuid())"))
+        assert int(uid_a.stdout) in (a.uid_base, a.uid_base + 1)
+        with pytest.raises(SandboxError, match="in use by another live sandbox"):
+            await ProcessSandbox(workers=1, uid_base=a.uid_base + 1).start()
+    async with ProcessSandbox(workers=1, uid_base=a.uid_base + 1) as again:  # released at close
+        assert again.uid_base == a.uid_base + 1
