@@ -35,6 +35,7 @@ import _evaluator
 import _jail
 import _pyrun
 import _resources
+import _seccomp
 import _supervise
 
 del sys.path[0]
@@ -163,6 +164,10 @@ class Worker:
         if self.container:  # read-only: the container's memory cgroup, to tell an OOM kill from others
             with contextlib.suppress(OSError):
                 self._container_oom = os.open("/sys/fs/cgroup/memory/memory.oom_control", os.O_RDONLY)
+        self.seccomp: Any = _seccomp.build() if config.get("seccomp", True) else None
+        if self.seccomp is None:
+            why = "turned off" if not config.get("seccomp", True) else "install Debian's python3-seccomp"
+            self.missing.append(f"seccomp filter ({why})")
         _jail.set_child_subreaper()
         self.runs = 0
         self._code_cache: dict[tuple[str, str], Any] = {}
@@ -401,6 +406,8 @@ class Worker:
             os.setgid(self.gid)
             os.setuid(self.uid)
         _jail.set_no_new_privs()
+        if self.seccomp is not None:
+            self.seccomp.load()
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": workdir,

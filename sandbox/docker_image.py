@@ -32,6 +32,7 @@ WORKER_FILES = (
     "_evaluator.py",
     "_remote.py",
     "_jailserve.py",
+    "_seccomp.py",
 )
 _LAYOUT_VERSION = "1"
 _HERE = Path(__file__).parent

@@ -100,6 +100,7 @@ class ProcessSandbox:
         uid_base: int | None = None,
         namespaces: bool = True,
         cgroups: bool = True,
+        seccomp: bool = True,
         allow_network: bool = False,
         extra_ro_paths: list[str] | None = None,
         python: str | None = None,
@@ -112,6 +113,7 @@ class ProcessSandbox:
         self._uids: uids.UidRange | None = None
         self.namespaces = namespaces
         self.cgroups = cgroups
+        self.seccomp = seccomp
         self.allow_network = allow_network
         self.python = python or base_interpreter()
         prefix = os.path.realpath(sys.base_prefix)
@@ -212,6 +214,7 @@ class ProcessSandbox:
             "ro_paths": self.ro_paths,
             "namespaces": self.namespaces,
             "cgroups": self.cgroups,
+            "seccomp": self.seccomp,
             "network": self.allow_network,
         }
         await conn.send(config)

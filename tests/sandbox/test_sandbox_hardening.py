@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import math
 
@@ -25,15 +26,58 @@ print('made', all(made))
 """
 
 
-async def test_clone_parent_zombies_do_not_hang_the_worker(sandbox, backend):
-    for _ in range(3):  # every worker of the pool gets one
-        result = await asyncio.wait_for(sandbox.run(RunRequest(code=CLONE_PARENT_ZOMBIE)), 10)
-        assert result.ok and result.stdout == "made True\n", result
-    for _ in range(4):
-        nxt = await asyncio.wait_for(sandbox.run(RunRequest(code="print('next')", time_limit_s=30)), 5)
-        assert nxt.ok and nxt.stdout == "next\n", nxt
+async def test_clone_parent_is_refused_by_the_seccomp_filter(sandbox, backend):
+    result = await asyncio.wait_for(sandbox.run(RunRequest(code=CLONE_PARENT_ZOMBIE)), 10)
+    assert result.ok and result.stdout == "made False\n", result
     left = await lingering(run_uids(backend))
     assert not left, describe(left)
+
+
+async def test_clone_parent_zombies_do_not_hang_the_worker():
+    """Without the filter (seccomp=False) the zombies are made: the worker reaps them while it
+    waits for the run's pid namespace to end (it waited forever before)."""
+    from treeagent.sandbox import ProcessSandbox
+
+    async with ProcessSandbox(workers=1, uid_base=64900, seccomp=False) as sb:
+        for _ in range(2):
+            result = await asyncio.wait_for(sb.run(RunRequest(code=CLONE_PARENT_ZOMBIE)), 10)
+            assert result.ok and result.stdout == "made True\n", result
+            nxt = await asyncio.wait_for(sb.run(RunRequest(code="print('next')", time_limit_s=30)), 5)
+            assert nxt.ok and nxt.stdout == "next\n", nxt
+        left = await lingering(range(64900, 64901))
+        assert not left, describe(left)
+
+
+SECCOMP_PROBE = r"""
+import ctypes, errno, os, threading, multiprocessing
+libc = ctypes.CDLL(None, use_errno=True)
+def call(*args):
+    ret = libc.syscall(*args)
+    return 'ok' if ret >= 0 else errno.errorcode[ctypes.get_errno()]
+out = {
+    'add_key': call(248, b'user', b'k', b'v', 1, ctypes.c_long(-4)),  # KEY_SPEC_USER_KEYRING
+    'keyctl': call(250, 0, ctypes.c_long(-4), 0, 0, 0),
+    'unshare_user': call(272, 0x10000000),
+    'ptrace': call(101, 16, os.getppid(), 0, 0),  # PTRACE_ATTACH
+    'mq_open': call(240, b'q', 0o100 | 2, 0o600, None),
+    'clone_newuser': call(56, 0x10000000 | 17, 0, 0, 0, 0),
+}
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+out['fork'] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+print(sorted(out.items()))
+"""
+
+
+async def test_the_seccomp_filter_refuses_what_a_solution_never_needs(sandbox):
+    assert not [m for m in sandbox.missing_isolation if "seccomp" in m]
+    result = await sandbox.run(RunRequest(code=SECCOMP_PROBE))
+    assert result.ok, result
+    refused = dict(ast.literal_eval(result.stdout))
+    assert refused.pop("fork") == 7  # forks and threads still work
+    assert refused == dict.fromkeys(refused, "EPERM"), refused
 
 
 async def test_stdin_that_is_not_text_is_refused_up_front(sandbox, backend):
