@@ -11,20 +11,23 @@ run is then one fork into that namespace (killing its init at the end kills ever
 run left, so `setsid()` and double forks cannot escape); the child takes fresh mount, ipc and
 uts namespaces with tmpfs /work, /tmp and /dev/shm, rlimits, an unprivileged uid, and either
 executes the request's command or runs the Python snippet in this already-warm interpreter.
-The reply goes out as soon as the run's process exits; cleanup follows it. The worker itself
-never runs request code.
+The reply goes out as soon as the run's process exits; cleanup follows it, then a self-check
+(a worker that finds itself broken says so in a frame and exits, and the host gives the next
+request to another worker). The worker itself never runs request code.
+
+A test run (`evaluate` in the request) forks the jail the same way, with two more pipes, and
+hands their other ends to the worker's long-lived test evaluator (`_evaluator.py`, started once,
+as a uid of its own), which reads the tests from the worker's input itself: the worker never
+holds a test, so no jail forked from it can find one in its memory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
-import json
 import os
 import signal
 import socket
-import struct
 import sys
 import time
 from typing import Any
@@ -33,14 +36,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _cleanup
 import _evaluator
 import _jail
-import _pyrun
 import _resources
+import _runchild
 import _seccomp
 import _supervise
+from _frames import discard_frame, read_frame, write_frame
 
 del sys.path[0]
 
-_HEADER = struct.Struct(">I")
 _WORKER_COMPILE_MAX = 256 * 1024
 # Imported once by the worker so runs do not pay for them (a cold import of `ast` and
 # `traceback` costs more than the rest of a trivial run): the test harness's modules and the
@@ -62,47 +65,6 @@ WARM_MODULES = [
     "traceback",
     "typing",
 ]
-
-
-def _read_exact(n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = os.read(0, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
-
-
-def read_frame() -> Any:
-    head = _read_exact(_HEADER.size)
-    if head is None:
-        return None
-    body = _read_exact(_HEADER.unpack(head)[0])
-    return None if body is None else json.loads(body)
-
-
-def discard_frame() -> None:
-    """Skip the next frame without keeping its bytes: they are read into one buffer, which is
-    zeroed (runs are forked from this process's memory)."""
-    head = _read_exact(_HEADER.size)
-    if head is None:
-        return
-    left = _HEADER.unpack(head)[0]
-    buf = bytearray(min(left, 1 << 16))
-    while left > 0:
-        n = os.readv(0, [memoryview(buf)[: min(left, len(buf))]])
-        if n == 0:
-            break
-        left -= n
-    buf[:] = bytes(len(buf))
-
-
-def write_frame(obj: dict[str, Any]) -> None:
-    data = json.dumps(obj).encode()
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(1, view) :]
 
 
 class Worker:
@@ -300,7 +262,7 @@ class Worker:
                     if fd >= 0:
                         os.close(fd)
                 rpc = (calls_r, replies_w) if calls_r >= 0 else None
-                self._child(req, workdir, code, (in_r, out_w, err_w, st_w), rpc)
+                _runchild.child(self, req, workdir, code, (in_r, out_w, err_w, st_w), rpc)
             except BaseException as exc:
                 with contextlib.suppress(BaseException):
                     os.write(st_w, f"E sandbox setup failed: {exc!r}\n".encode())
@@ -358,95 +320,6 @@ class Worker:
                 self._code_cache.pop(next(iter(self._code_cache)))
             self._code_cache[key] = code
         return code
-
-    def _child(
-        self, req: dict[str, Any], workdir: str, code: Any, fds: tuple[int, int, int, int], rpc: tuple[int, int] | None
-    ) -> None:
-        in_r, out_w, err_w, st_w = fds
-        _jail.set_parent_death_signal(signal.SIGKILL)
-        if self.pidns is not None:
-            _jail.unshare(_jail.RUN_NAMESPACES)
-            _jail.mount("proc", "/proc", "proc", _jail.MS_NOSUID | _jail.MS_NODEV | _jail.MS_NOEXEC)
-        if self.private_fs:
-            size = f"size={int(req['max_file_size_mb']) * 2}m"
-            flags = _jail.MS_NOSUID | _jail.MS_NODEV
-            _jail.mount("tmpfs", "/work", "tmpfs", flags, f"{size},mode=700,uid={self.uid},gid={self.gid}")
-            _jail.mount("tmpfs", "/tmp", "tmpfs", flags, f"{size},mode=1777")
-            _jail.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"{size},mode=1777")
-        self._write_files(req, workdir)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL if req.get("command") else signal.SIG_IGN)
-        os.dup2(in_r, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        status_fd = os.dup2(st_w, 3, inheritable=False)  # not passed on to an executed command
-        if rpc is not None:  # calls in on fd 4, replies out on fd 5 (see _jailserve.py)
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in rpc]
-            os.dup2(high[0], 4, inheritable=False)
-            os.dup2(high[1], 5, inheritable=False)
-        _cleanup.close_fds_from(6 if rpc is not None else 4)
-        os.chdir(workdir)
-        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
-            fh.write("1000")
-        mem = int(req["memory_limit_mb"]) << 20
-        if self.cgroup is not None and self.cgroup.memory:
-            mem = mem * 2 + (256 << 20)  # the cgroup holds resident memory; this stops absurd requests
-        _resources.set_rlimits(
-            float(req.get("cpu_limit_s") or req["time_limit_s"]),
-            mem,
-            int(req["max_file_size_mb"]) << 20,
-            int(req["max_open_files"]),
-            int(req["max_processes"]),
-        )
-        os.setsid()
-        if os.geteuid() == 0:
-            os.setgroups([])
-            os.setgid(self.gid)
-            os.setuid(self.uid)
-        _jail.set_no_new_privs()
-        if self.seccomp is not None:
-            self.seccomp.load()
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": workdir,
-            "LANG": "C.UTF-8",
-            "TMPDIR": "/tmp" if self.private_fs else workdir,
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        env.update(req.get("env") or {})
-        if req.get("command"):
-            argv = list(req["command"])
-            try:
-                os.execvpe(argv[0], argv, env)
-            except OSError as exc:
-                os.write(2, f"sandbox: cannot execute {argv[0]!r}: {exc.strerror}\n".encode())
-                os._exit(127)
-        os.environ.clear()
-        os.environ.update(env)
-        _pyrun.run_python(code, os.path.join(workdir, "main.py"), status_fd)
-
-    def _write_files(self, req: dict[str, Any], workdir: str) -> None:
-        files = dict(req.get("files") or {})
-        if req.get("code") is not None:
-            files["main.py"] = req["code"]
-        for rel, content in files.items():
-            parts = rel.split("/")
-            parent = workdir
-            for part in parts[:-1]:  # each new directory belongs to the run's user
-                parent = os.path.join(parent, part)
-                if not os.path.isdir(parent):
-                    os.mkdir(parent, 0o755)
-                    os.chown(parent, self.uid, self.gid)
-            fd = os.open(os.path.join(parent, parts[-1]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                data = memoryview(content.encode("utf-8", "surrogateescape"))
-                while data:
-                    data = data[os.write(fd, data) :]
-                os.fchown(fd, self.uid, self.gid)
-            finally:
-                os.close(fd)
 
 
 def main() -> None:

@@ -33,6 +33,8 @@ WORKER_FILES = (
     "_remote.py",
     "_jailserve.py",
     "_seccomp.py",
+    "_frames.py",
+    "_runchild.py",
 )
 _LAYOUT_VERSION = "1"
 _HERE = Path(__file__).parent
