@@ -251,3 +251,16 @@ async def test_malformed_replies_fail_the_test_and_stop_the_run(sandbox):
     code = "import os\ndef f(x):\n    os.write(5, b'[' * 100000 + b'\\n')\n    return 2 * x\n"
     report = await run_tests(sandbox, code, ["assert f(1) == 2", "assert f(2) == 4"])
     assert report.passed == 0 and report.results[0].status != "passed", report.feedback()
+
+
+async def test_a_solution_that_swallows_its_timeout_times_out_every_later_test_quickly(sandbox):
+    code = (
+        "def f(x):\n    while True:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:\n            pass\n"
+    )
+    report = await run_tests(
+        sandbox, code, ["assert f(1) == 2", "assert f(2) == 4", "assert f(3) == 6"], case_time_limit_s=1.0
+    )
+    assert [r.status for r in report.results] == ["timeout", "timeout", "timeout"], report.feedback()
+    assert "earlier call" in (report.results[1].message or "")
+    assert report.run.wall_ms < 5000, report.run  # not a full time limit per test

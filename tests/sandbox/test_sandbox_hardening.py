@@ -9,7 +9,7 @@ import math
 import pytest
 
 from tests.sandbox.sandbox_helpers import describe, lingering, run_uids
-from treeagent.sandbox import DockerSandbox, RunRequest, SandboxError, Verdict
+from treeagent.sandbox import DockerSandbox, RunRequest, SandboxError, SandboxIsolationWarning, Verdict
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -38,7 +38,10 @@ async def test_clone_parent_zombies_do_not_hang_the_worker():
     waits for the run's pid namespace to end (it waited forever before)."""
     from treeagent.sandbox import ProcessSandbox
 
-    async with ProcessSandbox(workers=1, uid_base=64900, seccomp=False) as sb:
+    sb = ProcessSandbox(workers=1, uid_base=64900, seccomp=False)
+    with pytest.warns(SandboxIsolationWarning, match=r"seccomp filter \(turned off\)"):
+        await sb.start()
+    async with sb:
         for _ in range(2):
             result = await asyncio.wait_for(sb.run(RunRequest(code=CLONE_PARENT_ZOMBIE)), 10)
             assert result.ok and result.stdout == "made True\n", result
