@@ -8,6 +8,7 @@ import secrets
 
 import pytest
 
+from tests.sandbox.sandbox_helpers import describe, lingering, run_uids
 from treeagent.sandbox import run_check, run_tests
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -137,13 +138,15 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-async def test_attack_does_not_pass(sandbox, attack):
+async def test_attack_does_not_pass(sandbox, backend, attack):
     report = await run_tests(sandbox, ATTACKS[attack], TESTS, case_time_limit_s=2.0)
     assert not report.all_passed, (attack, report.feedback())
     assert report.passed == 0, (attack, [r.status for r in report.results])
-    # the next run in the same workers is judged as usual
+    # the next run in the same workers is judged as usual, and nothing of the attack is left
     honest = await run_tests(sandbox, "def f(x):\n    return 2 * x\n", TESTS)
     assert honest.all_passed, honest.feedback()
+    left = await lingering(run_uids(backend))
+    assert not left, describe(left)
 
 
 async def test_attack_through_check_program(sandbox):
