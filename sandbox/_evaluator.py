@@ -18,12 +18,10 @@ import contextlib
 import fcntl
 import importlib
 import io
-import json
 import linecache
 import os
 import signal
 import socket
-import struct
 import sys
 import time
 import traceback
@@ -31,10 +29,10 @@ from collections.abc import Callable
 from typing import Any
 
 import _jail
+from _frames import read_frame, write_frame
 from _remote import CaseTimeout, Jail, JailBusy, JailGone, Remote, answer
 
 _REPR_CAP = 300
-_HEADER = struct.Struct(">I")
 _RESERVED = {"candidate", "_ta_compare", "_ta_truth"}
 # Modules a solution imported that the tests may use by the same name without importing them
 # (the old harness shared the solution's namespace): imported here, never the solution's own.
@@ -305,16 +303,6 @@ def evaluate(cfg: dict[str, Any], jail: Jail) -> list[dict[str, Any]]:
     return records
 
 
-def _read_exact(fd: int, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            raise EOFError("the worker's input ended inside the evaluator's config")
-        buf += chunk
-    return bytes(buf)
-
-
 def start(uid: int, gid: int) -> tuple[int, socket.socket]:
     """Fork the worker's evaluator, once; it serves every test run of the worker. Returns its
     pid and the worker's end of its control socket. The evaluator's fds: 0 the worker's input
@@ -361,9 +349,7 @@ def serve(control: socket.socket, out_fd: int) -> None:
         finally:
             for fd in fds:
                 os.close(fd)
-        data = memoryview(_frame({"evaluator": body}))
-        while data:
-            data = data[os.write(out_fd, data) :]
+        write_frame({"evaluator": body}, out_fd)
         control.send(b"f" if body.get("fatal") else b"d")  # fatal: the worker's input is out of step
 
 
@@ -371,7 +357,9 @@ def run_once(calls_fd: int, replies_fd: int) -> dict[str, Any]:
     """Read one config frame from fd 0 and run it; the frame's body. A run leaves nothing behind
     for the next (its namespace, its alarm, the lines of its cases)."""
     try:
-        cfg = json.loads(_read_exact(0, _HEADER.unpack(_read_exact(0, _HEADER.size))[0]))
+        cfg = read_frame()
+        if not isinstance(cfg, dict):
+            raise EOFError("the worker's input ended before the config")
     except BaseException as exc:
         return {"error": f"could not read the config: {exc!r}", "fatal": True}
     try:
@@ -382,8 +370,3 @@ def run_once(calls_fd: int, replies_fd: int) -> dict[str, Any]:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for name in [n for n in linecache.cache if isinstance(n, str) and n.startswith(("case_", "prompt"))]:
             linecache.cache.pop(name, None)
-
-
-def _frame(obj: dict[str, Any]) -> bytes:
-    data = json.dumps(obj).encode("utf-8", "backslashreplace")
-    return _HEADER.pack(len(data)) + data

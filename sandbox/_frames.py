@@ -44,8 +44,8 @@ def discard_frame() -> None:
     buf[:] = bytes(len(buf))
 
 
-def write_frame(obj: dict[str, Any]) -> None:
-    data = json.dumps(obj).encode()
+def write_frame(obj: dict[str, Any], fd: int = 1) -> None:
+    data = json.dumps(obj).encode("utf-8", "backslashreplace")
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
-        view = view[os.write(1, view) :]
+        view = view[os.write(fd, view) :]
