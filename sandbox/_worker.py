@@ -142,6 +142,8 @@ class Worker:
         if self.pidns is not None:
             _jail.setns(self.pidns.own, _jail.CLONE_NEWPID)
         self.evaluator_pid, self.evaluator = _evaluator.start(self.judge_uid, self.judge_uid)
+        if self.cgroup is not None and not self.cgroup.release(self.evaluator_pid):
+            self.missing.append("a cgroup apart from the runs' for the test evaluator")
         if self.proc_fd >= 0 and not self._write_oom_score(f"{self.evaluator_pid}/oom_score_adj", "500"):
             self.missing.append("oom_score_adj of the test evaluator (the OOM killer may pick it before a run)")
 

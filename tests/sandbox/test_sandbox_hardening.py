@@ -205,3 +205,46 @@ async def test_uid_ranges_are_checked_and_never_shared():
             await ProcessSandbox(workers=1, uid_base=a.uid_base + 1).start()
     async with ProcessSandbox(workers=1, uid_base=a.uid_base + 1) as again:  # released at close
         assert again.uid_base == a.uid_base + 1
+
+
+SOCKET_BUFFERS = r"""
+import socket
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(512)
+port = srv.getsockname()[1]
+total = 0
+keep = []
+for i in range(100):
+    try:
+        c = socket.create_connection(('127.0.0.1', port)); s, _ = srv.accept()
+    except OSError:
+        break
+    keep += [c, s]
+    c.setblocking(False)
+    chunk = b'x' * 65536
+    while True:
+        try:
+            total += c.send(chunk)
+        except (BlockingIOError, OSError):
+            break
+print(total >> 20)
+"""
+
+
+async def test_tcp_buffers_count_against_the_memory_limit(process_sandbox):
+    """Over loopback a run could park hundreds of MB in kernel socket buffers under a 32 MB
+    limit (cgroup v1 counts TCP buffers apart, unlimited): the worker's cgroup now caps them."""
+    result = await process_sandbox.run(RunRequest(code=SOCKET_BUFFERS, memory_limit_mb=32, time_limit_s=30))
+    assert result.ok, result
+    assert int(result.stdout) <= 48, result.stdout  # MB parked in buffers (was 372)
+
+
+async def test_the_evaluator_is_outside_the_runs_cgroup(process_sandbox):
+    """What the long-lived test evaluator holds must not count against a run's memory limit."""
+    from pathlib import Path
+
+    for pid in process_sandbox.evaluator_pids():
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()  # noqa: ASYNC240 (procfs)
+        groups = dict(line.split(":", 2)[1:] for line in lines)
+        assert groups["memory"] == "/treeagent" and groups["pids"] == "/treeagent", groups
+    small = await process_sandbox.run(RunRequest(code="print('fits')", memory_limit_mb=16))
+    assert small.ok and small.stdout == "fits\n", small
