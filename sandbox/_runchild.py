@@ -18,6 +18,7 @@ import _cleanup
 import _jail
 import _pyrun
 import _resources
+import _seccomp
 
 
 def child(
@@ -68,7 +69,7 @@ def child(
         os.setuid(w.uid)
     _jail.set_no_new_privs()
     if w.seccomp is not None:
-        w.seccomp.load()
+        _seccomp.install(w.seccomp)
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": workdir,

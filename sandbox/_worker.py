@@ -126,7 +126,7 @@ class Worker:
         if self.container:  # read-only: the container's memory cgroup, to tell an OOM kill from others
             with contextlib.suppress(OSError):
                 self._container_oom = os.open("/sys/fs/cgroup/memory/memory.oom_control", os.O_RDONLY)
-        self.seccomp: Any = _seccomp.build() if config.get("seccomp", True) else None
+        self.seccomp: bytes | None = _seccomp.build() if config.get("seccomp", True) else None
         if self.seccomp is None:
             why = "turned off" if not config.get("seccomp", True) else "install Debian's python3-seccomp"
             self.missing.append(f"seccomp filter ({why})")
