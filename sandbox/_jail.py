@@ -12,6 +12,7 @@ import ctypes
 import errno
 import os
 import platform
+import select
 import shutil
 
 CLONE_NEWNS = 0x00020000
@@ -121,6 +122,11 @@ def set_parent_death_signal(sig: int) -> None:
 def set_child_subreaper() -> None:
     """Orphans of this process's descendants are reparented to it instead of to init."""
     libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def set_dumpable(on: bool) -> None:
+    """An undumpable process cannot be ptraced, nor its /proc files read, by its own uid."""
+    libc.prctl(4, 1 if on else 0, 0, 0, 0)  # PR_SET_DUMPABLE
 
 
 def set_no_new_privs() -> None:
@@ -270,16 +276,40 @@ class PidNamespaces:
             self.prepare()
             return os.fork()
 
-    def finish(self) -> None:
-        """Kill the run's init, and so every process left in its namespace; reap it."""
+    def finish(self, keep: int = -1) -> bool:
+        """Kill the run's init, and so every process left in its namespace; reap it.
+
+        The init's exit waits until every process of its namespace is reaped, and a process a
+        run made with CLONE_PARENT is the worker's child, not the init's: so until the init is
+        reaped, reap whatever other children have ended. Returns False if `keep` (a child that
+        must live on) was among them."""
         pid, self.init_pid = self.init_pid, None
         if pid is None:
-            return
+            return True
+        kept = True
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # already reaped
+            self._stack = None
+            return True
+        try:
+            while not select.select([pidfd], [], [], 0.005)[0]:
+                with contextlib.suppress(ChildProcessError):
+                    while True:
+                        other = os.waitpid(-1, os.WNOHANG)[0]
+                        if other <= 0:
+                            break
+                        kept = kept and other != keep
+                        if other == pid:
+                            break
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        finally:
+            os.close(pidfd)
         self._stack = None
+        return kept
 
 
 def probe_run_namespaces() -> PidNamespaces | None:

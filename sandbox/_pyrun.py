@@ -30,7 +30,17 @@ def run_python(code: Any, filename: str, status_fd: int) -> None:
         setattr(sys, f"__{name}__", stream)
     sys.argv = [filename]
     sys.path.insert(0, os.path.dirname(filename))
-    for name in ("_jail", "_resources", "_worker", "_pyrun", "_supervise"):
+    for name in (
+        "_jail",
+        "_resources",
+        "_worker",
+        "_pyrun",
+        "_supervise",
+        "_cleanup",
+        "_evaluator",
+        "_remote",
+        "_seccomp",
+    ):
         sys.modules.pop(name, None)
     if "random" in sys.modules:  # imported by the worker: without this every run draws the same numbers
         sys.modules["random"].seed()

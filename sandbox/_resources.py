@@ -31,10 +31,15 @@ class Cgroup:
                 os.makedirs(path, mode=0o755, exist_ok=True)
                 self.dirs[ctrl] = path
                 self.fds[ctrl + ".procs"] = os.open(os.path.join(path, "cgroup.procs"), os.O_WRONLY)
+                self.fds[ctrl + ".parent"] = os.open(os.path.join(root, "treeagent", "cgroup.procs"), os.O_WRONLY)
                 if ctrl == "memory":
                     self.fds["limit"] = os.open(os.path.join(path, "memory.limit_in_bytes"), os.O_WRONLY)
                     self.fds["oom"] = os.open(os.path.join(path, "memory.oom_control"), os.O_RDONLY)
                     self.fds["peak"] = os.open(os.path.join(path, "memory.max_usage_in_bytes"), os.O_RDWR)
+                    try:  # TCP buffers: v1 counts them apart from memory.limit_in_bytes, unlimited by default
+                        self.fds["tcp"] = os.open(os.path.join(path, "memory.kmem.tcp.limit_in_bytes"), os.O_WRONLY)
+                    except OSError:
+                        self.missing.append("cgroup limit on TCP buffers")
                 else:
                     self.fds["pids.max"] = os.open(os.path.join(path, "pids.max"), os.O_WRONLY)
                     self.fds["pids.list"] = os.open(os.path.join(path, "cgroup.procs"), os.O_RDONLY)
@@ -60,6 +65,8 @@ class Cgroup:
     def set_limits(self, memory_bytes: int, max_pids: int) -> None:
         if self.memory:
             self._write("limit", memory_bytes)
+            if "tcp" in self.fds:
+                self._write("tcp", memory_bytes)
         if self.pids:
             self._write("pids.max", max_pids)
 
@@ -68,6 +75,18 @@ class Cgroup:
         for ctrl in ("memory", "pids"):
             if ctrl in self.dirs:
                 os.write(self.fds[ctrl + ".procs"], b"0")
+
+    def release(self, pid: int) -> bool:
+        """Move `pid` (one of the worker's children) out, to the parent cgroup: what it holds
+        must not count against the runs' limits. False if that failed."""
+        moved = True
+        for ctrl in ("memory", "pids"):
+            if ctrl in self.dirs:
+                try:
+                    os.write(self.fds[ctrl + ".parent"], str(pid).encode())
+                except OSError:
+                    moved = False
+        return moved
 
     def oom_kills(self) -> int:
         return read_oom_kills(self.fds["oom"]) if self.memory else 0

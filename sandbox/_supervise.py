@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 _CHUNK = 65536
+_FINISH_GRACE_S = 0.5
 _CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT, signal.SIGSYS}
 
 
@@ -36,18 +37,36 @@ class _Stream:
             self.truncated = True
 
 
-def supervise(req: dict[str, Any], pid: int, pipes: dict[str, int], start: float) -> dict[str, Any]:
+def supervise(
+    req: dict[str, Any], pid: int, pipes: dict[str, int], start: float, companion: int | None = None
+) -> dict[str, Any]:
     """Run the loop for child `pid`; `pipes` maps in/out/err/status to our ends.
 
     When the run's process exits, what it wrote is already in the pipes: they are drained
     without waiting for end-of-file, which processes it left behind could hold off (those are
     killed after the reply is sent).
+
+    `companion` (a test run's evaluator: a socket that becomes readable when it is done) is
+    watched too: once it is done the run has nothing left to do, and is stopped if it has not
+    ended by itself shortly after. What it sent, if it did, is in the result's `companion`.
     """
+    try:
+        return _supervise(req, pid, pipes, start, companion)
+    except BaseException:  # a bug or a broken machine: never leave the run unkilled and unreaped
+        _kill(pid)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        raise
+
+
+def _supervise(
+    req: dict[str, Any], pid: int, pipes: dict[str, int], start: float, companion: int | None
+) -> dict[str, Any]:
     deadline = start + float(req["time_limit_s"])
     limit = int(req["output_limit_bytes"])
     out, err, status = _Stream(pipes["out"], limit), _Stream(pipes["err"], limit), _Stream(pipes["status"], 4096)
     streams = {s.fd: s for s in (out, err, status)}
-    stdin = (req.get("stdin") or "").encode()
+    stdin = (req.get("stdin") or "").encode("utf-8", "surrogateescape")
     poller = select.poll()
     for fd in streams:
         os.set_blocking(fd, False)
@@ -60,18 +79,31 @@ def supervise(req: dict[str, Any], pid: int, pipes: dict[str, int], start: float
         pipes["in"] = -1
     pidfd = os.pidfd_open(pid)
     poller.register(pidfd, select.POLLIN)
+    comp_fd = companion if companion is not None else -1
+    if comp_fd >= 0:
+        poller.register(comp_fd, select.POLLIN)
+    comp_said: bytes | None = None
+    finish_by = float("inf")
     raw: int | None = None
     rusage: Any = None
     reason: str | None = None
     total = 0
     try:
         while raw is None:
-            if time.monotonic() >= deadline and reason is None:
+            now = time.monotonic()
+            if now >= deadline and reason is None:
                 reason = "timeout"
                 _kill(pid)
-            wait = max(1, int((deadline - time.monotonic()) * 1000) + 1) if reason is None else 50
+            elif now >= finish_by and reason is None:
+                reason = "finished"
+                _kill(pid)
+            wait = max(1, int((min(deadline, finish_by) - now) * 1000) + 1) if reason is None else 50
             for fd, ev in poller.poll(wait):
-                if fd == pidfd:
+                if fd == comp_fd:
+                    poller.unregister(comp_fd)
+                    comp_said = os.read(comp_fd, 1)
+                    finish_by = time.monotonic() + _FINISH_GRACE_S
+                elif fd == pidfd:
                     _, raw, rusage = os.wait4(pid, 0)
                 elif fd == pipes["in"]:
                     stdin = _feed(pipes["in"], stdin, ev)
@@ -95,7 +127,17 @@ def supervise(req: dict[str, Any], pid: int, pipes: dict[str, int], start: float
         os.close(pidfd)
     wall = time.monotonic() - start
     cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
-    return judge(req, reason, raw, status.data.decode(errors="replace"), out, err, wall, cpu)
+    result = judge(req, reason, raw, status.data.decode(errors="replace"), out, err, wall, cpu)
+    if comp_said is not None:
+        result["companion"] = comp_said
+    return result
+
+
+def read_within(fd: int, timeout: float) -> bytes | None:
+    """One byte from `fd` if it comes within `timeout` s (b"" at end of file), else None."""
+    if not select.select([fd], [], [], max(0.0, timeout))[0]:
+        return None
+    return os.read(fd, 1)
 
 
 def _read(s: _Stream, poller: select.poll, once: bool) -> int:
@@ -159,7 +201,9 @@ def judge(
     else:
         exit_code = os.waitstatus_to_exitcode(raw)
     verdict, message = "ok", None
-    if reason == "timeout":
+    if reason == "finished":
+        message = "stopped once its tests were done"
+    elif reason == "timeout":
         verdict, message = reason, f"time limit of {req['time_limit_s']} s exceeded"
     elif reason == "output":
         verdict, message = reason, f"output limit of {req['output_limit_bytes']} bytes exceeded"
@@ -167,6 +211,9 @@ def judge(
         verdict, message = "error", setup_error
     elif memory_error:
         verdict, message = "memory", f"memory limit of {req['memory_limit_mb']} MB exceeded (out of memory)"
+    elif sig == signal.SIGKILL and cpu >= _cpu_limit(req):
+        # the kernel's kill at the hard CPU limit, one second after SIGXCPU (which the run ignored)
+        verdict, message = "timeout", f"CPU time limit of {req.get('cpu_limit_s') or req['time_limit_s']} s exceeded"
     elif sig is not None:
         verdict, message = _signal_verdict(req, sig)
     elif exit_code:
@@ -183,6 +230,11 @@ def judge(
         "wall_ms": round(wall * 1000, 3),
         "cpu_ms": round(cpu * 1000, 3),
     }
+
+
+def _cpu_limit(req: dict[str, Any]) -> float:
+    """The soft RLIMIT_CPU a run gets (see _resources.set_rlimits), in seconds."""
+    return max(1, int(float(req.get("cpu_limit_s") or req["time_limit_s"]) + 0.999))
 
 
 def _signal_verdict(req: dict[str, Any], sig: int) -> tuple[str, str]:

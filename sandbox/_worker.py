@@ -11,32 +11,39 @@ run is then one fork into that namespace (killing its init at the end kills ever
 run left, so `setsid()` and double forks cannot escape); the child takes fresh mount, ipc and
 uts namespaces with tmpfs /work, /tmp and /dev/shm, rlimits, an unprivileged uid, and either
 executes the request's command or runs the Python snippet in this already-warm interpreter.
-The reply goes out as soon as the run's process exits; cleanup follows it. The worker itself
-never runs request code.
+The reply goes out as soon as the run's process exits; cleanup follows it, then a self-check
+(a worker that finds itself broken says so in a frame and exits, and the host gives the next
+request to another worker). The worker itself never runs request code.
+
+A test run (`evaluate` in the request) forks the jail the same way, with two more pipes, and
+hands their other ends to the worker's long-lived test evaluator (`_evaluator.py`, started once,
+as a uid of its own), which reads the tests from the worker's input itself: the worker never
+holds a test, so no jail forked from it can find one in its memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
-import shutil
 import signal
-import struct
+import socket
 import sys
 import time
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _cleanup
+import _evaluator
 import _jail
-import _pyrun
 import _resources
+import _runchild
+import _seccomp
 import _supervise
+from _frames import discard_frame, read_frame, write_frame
 
 del sys.path[0]
 
-_HEADER = struct.Struct(">I")
 _WORKER_COMPILE_MAX = 256 * 1024
 # Imported once by the worker so runs do not pay for them (a cold import of `ast` and
 # `traceback` costs more than the rest of a trivial run): the test harness's modules and the
@@ -60,31 +67,6 @@ WARM_MODULES = [
 ]
 
 
-def _read_exact(n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = os.read(0, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
-
-
-def read_frame() -> Any:
-    head = _read_exact(_HEADER.size)
-    if head is None:
-        return None
-    body = _read_exact(_HEADER.unpack(head)[0])
-    return None if body is None else json.loads(body)
-
-
-def write_frame(obj: dict[str, Any]) -> None:
-    data = json.dumps(obj).encode()
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        view = view[os.write(1, view) :]
-
-
 class Worker:
     """One worker: its config, its cgroup, and which isolation it could set up."""
 
@@ -96,12 +78,22 @@ class Worker:
         # shared directories a run may write (a container's /tmp): emptied after each run
         self.scratch_dirs: list[str] = config.get("scratch_dirs", [])
         self.missing: list[str] = []
+        try:  # /proc as it is before the worker pivots into its minimal root (where it is gone)
+            self.proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            self.proc_fd = -1
+        # the trusted test evaluator's uid: never the run's, so a run cannot signal or trace it
+        self.judge_uid: int = config.get("judge_uid", self.uid + 100000)
+        self.eval_frame_pending = False
+        self.broken = False
         self.pidns: _jail.PidNamespaces | None = None
         self.private_fs = False
         root = os.geteuid() == 0
         if not root:
             self.missing.append("unprivileged user (the toolkit does not run as root)")
+            self.missing.append("a uid of its own for the test evaluator")
             self.uid, self.gid = os.getuid(), os.getgid()
+            self.judge_uid = self.uid
         self.cgroup = _resources.Cgroup(f"w{os.getpid()}") if config.get("cgroups", True) and root else None
         if self.cgroup is not None:
             self.missing += self.cgroup.missing
@@ -110,8 +102,10 @@ class Worker:
             # when done per run. The worker's own (small) allocations count against the limit;
             # the OOM killer never picks it.
             self.cgroup.join()
-            with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
-                fh.write("-1000")
+            # Lowering a score needs CAP_SYS_RESOURCE, which some machines' root lacks; then the
+            # worker stays at 0, still below its evaluator (500) and its runs (1000), which the
+            # OOM killer picks first: nothing to report.
+            self._write_oom_score("self/oom_score_adj", "-1000")
         elif not self.container:
             self.missing += ["cgroup memory limit", "cgroup pids limit"]
         if config.get("namespaces", True) and root:
@@ -132,6 +126,10 @@ class Worker:
         if self.container:  # read-only: the container's memory cgroup, to tell an OOM kill from others
             with contextlib.suppress(OSError):
                 self._container_oom = os.open("/sys/fs/cgroup/memory/memory.oom_control", os.O_RDONLY)
+        self.seccomp: bytes | None = _seccomp.build() if config.get("seccomp", True) else None
+        if self.seccomp is None:
+            why = "turned off" if not config.get("seccomp", True) else "install Debian's python3-seccomp"
+            self.missing.append(f"seccomp filter ({why})")
         _jail.set_child_subreaper()
         self.runs = 0
         self._code_cache: dict[tuple[str, str], Any] = {}
@@ -139,9 +137,31 @@ class Worker:
             with contextlib.suppress(ImportError):
                 __import__(name)
         gc.freeze()  # keep the collector from touching (and so copying) the worker's pages in each child
+        # The trusted test evaluator: one per worker, in the worker's own pid namespace, as a uid
+        # of its own; it never sees a request of the worker, nor the worker a test of its.
+        if self.pidns is not None:
+            _jail.setns(self.pidns.own, _jail.CLONE_NEWPID)
+        self.evaluator_pid, self.evaluator = _evaluator.start(self.judge_uid, self.judge_uid)
+        if self.cgroup is not None and not self.cgroup.release(self.evaluator_pid):
+            self.missing.append("a cgroup apart from the runs' for the test evaluator")
+        if self.proc_fd >= 0 and not self._write_oom_score(f"{self.evaluator_pid}/oom_score_adj", "500"):
+            self.missing.append("oom_score_adj of the test evaluator (the OOM killer may pick it before a run)")
 
     def hello(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing}
+        return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing, "evaluator_pid": self.evaluator_pid}
+
+    def _write_oom_score(self, path: str, value: str) -> bool:
+        try:
+            fd = os.open(path, os.O_WRONLY, dir_fd=self.proc_fd)
+        except OSError:
+            return False
+        try:
+            os.write(fd, value.encode())
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
 
     def _oom_kills(self) -> int:
         """OOM kills so far in our cgroup, or (in a container) in the container's own."""
@@ -153,11 +173,40 @@ class Worker:
 
     def after_run(self) -> None:
         """Clean up after a run, once its reply is sent: kill what it left, empty its dirs."""
-        self._kill_strays()
+        _cleanup.kill_strays(self.pidns, self.cgroup, self.uid, self.gid, keep=self.evaluator_pid)
         if not self.private_fs:
-            shutil.rmtree(os.path.join(self.work_root, f"u{self.uid}"), ignore_errors=True)
+            _cleanup.remove_tree(os.path.join(self.work_root, f"u{self.uid}"))
+            if self.container:  # the container's /work is this worker's alone
+                _cleanup.empty_dir(self.work_root)
             for scratch in self.scratch_dirs:
-                _empty_dir(scratch)
+                _cleanup.empty_dir(scratch)
+
+    def evaluator_alive(self) -> bool:
+        try:
+            return os.waitpid(self.evaluator_pid, os.WNOHANG)[0] == 0
+        except ChildProcessError:
+            return False
+
+    def health(self) -> str | None:
+        """What is wrong with this worker after a run's cleanup, if anything: the host then
+        replaces it before it takes another request."""
+        if not self.evaluator_alive():
+            return "its test evaluator ended"
+        if self.pidns is None and os.geteuid() == 0 and self.uid != 0 and _cleanup.live_processes_of(self.uid):
+            return f"processes of uid {self.uid} survived the cleanup"
+        if not self.private_fs:
+            if os.path.lexists(os.path.join(self.work_root, f"u{self.uid}")):
+                return "the last run's work dir could not be removed"
+            for path in [self.work_root, *self.scratch_dirs] if self.container else self.scratch_dirs:
+                try:
+                    if os.listdir(path):
+                        return f"{path} could not be emptied"
+                    st = os.statvfs(path)
+                except OSError as exc:
+                    return f"{path} is unusable ({exc.strerror})"
+                if st.f_blocks and st.f_bfree < st.f_blocks * 0.9:
+                    return f"{path} stays full after cleanup"
+        return None
 
     def prepare_next(self) -> None:
         """Work for the next run that can be done before it arrives (its pid namespace's init)."""
@@ -168,6 +217,9 @@ class Worker:
                 self.pidns.init_pid = None
 
     def close(self) -> None:
+        self.evaluator.close()  # it leaves at end of file on its control socket
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.evaluator_pid, 0)
         if self.pidns is not None:
             self.pidns.finish()
         if self.cgroup is not None:
@@ -175,9 +227,11 @@ class Worker:
 
     def run(self, req: dict[str, Any]) -> dict[str, Any]:
         self.runs += 1
+        # A test run's next frame is the evaluator's config (the tests): only the evaluator reads it.
+        self.eval_frame_pending = bool(req.get("evaluate"))
         if self.cgroup is not None:
             try:
-                self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 2)
+                self.cgroup.set_limits(int(req["memory_limit_mb"]) << 20, int(req["max_processes"]) + 3)
             except OSError:  # the worker's own share (it holds the request) is over the new limit
                 return {
                     "verdict": "memory",
@@ -188,7 +242,7 @@ class Worker:
         oom_before = self._oom_kills()
         workdir = "/work" if self.private_fs else os.path.join(self.work_root, f"u{self.uid}")
         if not self.private_fs:
-            shutil.rmtree(workdir, ignore_errors=True)
+            _cleanup.remove_tree(workdir)
             os.makedirs(workdir, mode=0o700)
             os.chown(workdir, self.uid, self.gid)
         code: Any = None
@@ -199,26 +253,47 @@ class Worker:
         err_r, err_w = os.pipe()
         st_r, st_w = os.pipe()
         pipes = {"in": in_w, "out": out_r, "err": err_r, "status": st_r}
+        # a test run: the jail answers calls on two more pipes; the evaluator makes them
+        calls_r, calls_w = os.pipe() if self.eval_frame_pending else (-1, -1)
+        replies_r, replies_w = os.pipe() if self.eval_frame_pending else (-1, -1)
         start = time.monotonic()
         pid = self.pidns.fork() if self.pidns is not None else os.fork()
         if pid == 0:
             try:
-                for fd in pipes.values():
-                    os.close(fd)
-                self._child(req, workdir, code, (in_r, out_w, err_w, st_w))
+                for fd in (*pipes.values(), calls_w, replies_r):
+                    if fd >= 0:
+                        os.close(fd)
+                rpc = (calls_r, replies_w) if calls_r >= 0 else None
+                _runchild.child(self, req, workdir, code, (in_r, out_w, err_w, st_w), rpc)
             except BaseException as exc:
                 with contextlib.suppress(BaseException):
                     os.write(st_w, f"E sandbox setup failed: {exc!r}\n".encode())
             finally:
                 os._exit(72)
-        for fd in (in_r, out_w, err_w, st_w):
-            os.close(fd)
+        for fd in (in_r, out_w, err_w, st_w, calls_r, replies_w):
+            if fd >= 0:
+                os.close(fd)
+        control: int | None = None
+        if calls_w >= 0:
+            try:
+                socket.send_fds(self.evaluator, [b"r"], [calls_w, replies_r])
+                control = self.evaluator.fileno()
+                self.eval_frame_pending = False  # the evaluator reads it
+            finally:
+                os.close(calls_w)
+                os.close(replies_r)
         try:
-            result = _supervise.supervise(req, pid, pipes, start)
+            result = _supervise.supervise(req, pid, pipes, start, companion=control)
         finally:
             for fd in pipes.values():
                 if fd >= 0:
                     os.close(fd)
+        if control is not None:
+            said = result.pop("companion", None)
+            if said is None:
+                said = _supervise.read_within(control, start + float(req["time_limit_s"]) + 2.0 - time.monotonic())
+            if said != b"d":
+                self.broken = True  # the evaluator may have written part of its frame: restart us
         if self._oom_kills() > oom_before and result["verdict"] not in ("timeout", "output"):
             result["verdict"] = "memory"
             result["message"] = f"memory limit of {req['memory_limit_mb']} MB exceeded (killed by the OOM killer)"
@@ -248,201 +323,6 @@ class Worker:
             self._code_cache[key] = code
         return code
 
-    def _child(self, req: dict[str, Any], workdir: str, code: Any, fds: tuple[int, int, int, int]) -> None:
-        in_r, out_w, err_w, st_w = fds
-        _jail.set_parent_death_signal(signal.SIGKILL)
-        if self.pidns is not None:
-            _jail.unshare(_jail.RUN_NAMESPACES)
-            _jail.mount("proc", "/proc", "proc", _jail.MS_NOSUID | _jail.MS_NODEV | _jail.MS_NOEXEC)
-        if self.private_fs:
-            size = f"size={int(req['max_file_size_mb']) * 2}m"
-            flags = _jail.MS_NOSUID | _jail.MS_NODEV
-            _jail.mount("tmpfs", "/work", "tmpfs", flags, f"{size},mode=700,uid={self.uid},gid={self.gid}")
-            _jail.mount("tmpfs", "/tmp", "tmpfs", flags, f"{size},mode=1777")
-            _jail.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"{size},mode=1777")
-        self._write_files(req, workdir)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL if req.get("command") else signal.SIG_IGN)
-        os.dup2(in_r, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        status_fd = os.dup2(st_w, 3, inheritable=False)  # not passed on to an executed command
-        _close_fds_from(4)
-        os.chdir(workdir)
-        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
-            fh.write("1000")
-        mem = int(req["memory_limit_mb"]) << 20
-        if self.cgroup is not None and self.cgroup.memory:
-            mem = mem * 2 + (256 << 20)  # the cgroup holds resident memory; this stops absurd requests
-        _resources.set_rlimits(
-            float(req.get("cpu_limit_s") or req["time_limit_s"]),
-            mem,
-            int(req["max_file_size_mb"]) << 20,
-            int(req["max_open_files"]),
-            int(req["max_processes"]),
-        )
-        os.setsid()
-        if os.geteuid() == 0:
-            os.setgroups([])
-            os.setgid(self.gid)
-            os.setuid(self.uid)
-        _jail.set_no_new_privs()
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": workdir,
-            "LANG": "C.UTF-8",
-            "TMPDIR": "/tmp" if self.private_fs else workdir,
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        env.update(req.get("env") or {})
-        if req.get("command"):
-            argv = list(req["command"])
-            try:
-                os.execvpe(argv[0], argv, env)
-            except OSError as exc:
-                os.write(2, f"sandbox: cannot execute {argv[0]!r}: {exc.strerror}\n".encode())
-                os._exit(127)
-        os.environ.clear()
-        os.environ.update(env)
-        _pyrun.run_python(code, os.path.join(workdir, "main.py"), status_fd)
-
-    def _write_files(self, req: dict[str, Any], workdir: str) -> None:
-        files = dict(req.get("files") or {})
-        if req.get("code") is not None:
-            files["main.py"] = req["code"]
-        for rel, content in files.items():
-            parts = rel.split("/")
-            parent = workdir
-            for part in parts[:-1]:  # each new directory belongs to the run's user
-                parent = os.path.join(parent, part)
-                if not os.path.isdir(parent):
-                    os.mkdir(parent, 0o755)
-                    os.chown(parent, self.uid, self.gid)
-            fd = os.open(os.path.join(parent, parts[-1]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                data = memoryview(content.encode("utf-8", "surrogateescape"))
-                while data:
-                    data = data[os.write(fd, data) :]
-                os.fchown(fd, self.uid, self.gid)
-            finally:
-                os.close(fd)
-
-    def _kill_adopted(self) -> None:
-        """The worker is a child subreaper: what a run orphaned (double forks, setsid) was
-        reparented to it. Kill those until none is left, and reap them (zombies count as pids)."""
-        me = os.getpid()
-        for _ in range(100):
-            with contextlib.suppress(ChildProcessError):
-                while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                    pass
-            left = _children_of(me)
-            if not left:
-                break
-            for pid in left:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.002)
-
-    def _kill_strays(self) -> None:
-        """Kill whatever the run left behind: its pid namespace, or (without one) by cgroup and uid."""
-        if self.pidns is not None:
-            self.pidns.finish()
-            return
-        if self.cgroup is not None:
-            me = os.getpid()
-            for _ in range(100):
-                left = [p for p in self.cgroup.pids_left() if p != me]
-                if not left:
-                    break
-                for pid in left:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.001)
-        if os.geteuid() != 0 or self.uid == 0:
-            self._kill_adopted()
-            return
-        self._kill_by_uid()
-        self._kill_adopted()  # and reap: orphans of runs are ours (child subreaper) and count as pids
-
-    def _kill_by_uid(self) -> None:
-        for attempt in range(50):
-            pid = os.fork()
-            if pid == 0:  # kill(-1) as the run's uid reaches exactly that uid's processes
-                try:
-                    os.setgid(self.gid)
-                    os.setuid(self.uid)
-                    with contextlib.suppress(OSError):
-                        os.kill(-1, signal.SIGKILL)
-                    if attempt == 0:  # as the owner: removing another uid's objects needs CAP_SYS_ADMIN
-                        _resources.remove_sysv_ipc(self.uid)
-                finally:
-                    os._exit(0)
-            os.waitpid(pid, 0)
-            if not _live_processes_of(self.uid):
-                return
-            time.sleep(0.002)
-
-
-def _children_of(ppid: int) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == ppid and fields[0] not in (b"Z", b"X"):
-                found.append(int(name))
-    return found
-
-
-def _empty_dir(path: str) -> None:
-    with contextlib.suppress(OSError):
-        for name in os.listdir(path):
-            full = os.path.join(path, name)
-            if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(full)
-
-
-def _live_processes_of(uid: int) -> list[int]:
-    """Pids of `uid`'s processes that are not yet dead (zombies excluded). Reads the real uid
-    from /proc/PID/status: /proc/PID itself belongs to root once a process has changed uid."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as fh:
-                status = fh.read()
-        except OSError:
-            continue
-        fields = dict(line.split(b":", 1) for line in status.splitlines() if b":" in line)
-        uids = fields.get(b"Uid", b"").split()
-        state = fields.get(b"State", b"").strip()[:1]
-        if uids and int(uids[0]) == uid and state not in (b"Z", b"X"):
-            found.append(int(name))
-    return found
-
-
-def _close_fds_from(low: int) -> None:
-    """Close every fd >= low. Listing /proc/self/fd is cheap; a container's seccomp profile may
-    refuse close_range(2), and closerange's fallback is one close() per possible fd."""
-    try:
-        fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        os.closerange(low, 1 << 16)
-        return
-    for fd in fds:
-        if fd >= low:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
 
 def main() -> None:
     # SIGPIPE ignored: writing a run's stdin after it exited must be an EPIPE error, not the
@@ -461,13 +341,30 @@ def main() -> None:
             req = read_frame()
             if req is None:
                 break
+            if not worker.evaluator_alive():  # e.g. killed from outside: hand the request back
+                if req.get("evaluate"):
+                    discard_frame()
+                write_frame({"broken": "its test evaluator ended"})
+                break
             try:
                 result = worker.run(req)
             except Exception as exc:  # a broken machine or a bug: report it, keep serving
                 result = {"verdict": "error", "message": f"sandbox worker failed: {exc!r}", "internal": True}
+            if worker.eval_frame_pending:  # no evaluator read the tests: drop them unseen
+                discard_frame()
+                worker.eval_frame_pending = False
+            if worker.broken:
+                break
             write_frame(result)
-            worker.after_run()
-            worker.prepare_next()
+            try:
+                worker.after_run()
+                worker.prepare_next()
+                problem = worker.health()
+            except Exception as exc:
+                problem = f"its cleanup failed: {exc!r}"
+            if problem is not None:  # read by the next request, which the host then gives to another worker
+                write_frame({"broken": problem})
+                break
     finally:
         worker.close()
 

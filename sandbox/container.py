@@ -18,6 +18,7 @@ import sys
 from types import TracebackType
 from typing import Any
 
+from treeagent.sandbox import uids
 from treeagent.sandbox.docker_image import WORKER_DIR, ensure_image
 from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
 from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
@@ -25,6 +26,7 @@ from treeagent.sandbox.process import base_interpreter
 
 LABEL = "treeagent.sandbox"
 _MUX = struct.Struct(">BxxxI")
+_WORKER_PIDS = 16  # the container's init, the worker, its evaluator, a cleanup helper, and spare
 
 
 def connect() -> Any:
@@ -111,7 +113,7 @@ class DockerSandbox:
         pids_limit: int = 256,
         cpus: float = 1.0,
         work_size_mb: int = 256,
-        uid_base: int = 64400,
+        uid_base: int | None = None,
         python: str | None = None,
         extra_ro_paths: list[str] | None = None,
     ) -> None:
@@ -120,7 +122,11 @@ class DockerSandbox:
         self.pids_limit = pids_limit
         self.cpus = cpus
         self.work_size_mb = work_size_mb
-        self.uid_base = uid_base
+        uids.check_base(uid_base, self.workers)
+        self._uid_base_wanted = uid_base
+        #: the first run uid (known after start: a free range when uid_base was not given)
+        self.uid_base: int | None = uid_base
+        self._uids: uids.UidRange | None = None
         self.python = python or base_interpreter()
         self.ro_paths = sorted({"/usr", os.path.realpath(sys.base_prefix), *(extra_ro_paths or [])})
         self._client: Any = None
@@ -132,14 +138,28 @@ class DockerSandbox:
         return list(self._pool.missing_isolation)
 
     async def start(self) -> None:
+        self._check_python()
         if self._client is None:
             self._client = await asyncio.to_thread(connect)
             self._image = await asyncio.to_thread(ensure_image, self._client)
             await asyncio.to_thread(_remove_orphans, self._client)
-        await self._pool.start()
+        if self._uids is None:
+            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
+            self.uid_base = self._uids.base
+        try:
+            await self._pool.start()
+        except BaseException:
+            self._release_uids()
+            raise
+
+    def _release_uids(self) -> None:
+        if self._uids is not None:
+            self._uids.release()
+            self._uids = None
 
     async def close(self) -> None:
         await self._pool.close()
+        self._release_uids()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self._client.close)
@@ -154,7 +174,26 @@ class DockerSandbox:
     ) -> None:
         await self.close()
 
-    async def run(self, request: RunRequest) -> RunResult:
+    def _check_python(self) -> None:
+        """The worker's interpreter must be a file of this machine inside a path bound into the
+        containers (the daemon would otherwise answer on the exec stream with its own text)."""
+        real = os.path.realpath(self.python)
+        if not os.path.isfile(real) or not os.access(real, os.X_OK):
+            raise SandboxError(f"DockerSandbox(python={self.python!r}): no such executable on this machine")
+        bound = [os.path.realpath(p) for p in self.ro_paths]
+        if not any(real == b or real.startswith(b.rstrip("/") + "/") for b in bound):
+            raise SandboxError(
+                f"DockerSandbox(python={self.python!r}) is not inside the paths bound into the containers "
+                f"({', '.join(bound)}): pass extra_ro_paths=[...] with its prefix"
+            )
+
+    def _check(self, request: RunRequest) -> None:
+        if request.max_processes > self.pids_limit - _WORKER_PIDS:
+            raise SandboxError(
+                f"max_processes={request.max_processes} is over what the container's pids limit "
+                f"({self.pids_limit}) leaves a run beside its worker ({_WORKER_PIDS}): "
+                "lower it or raise DockerSandbox(pids_limit=...)"
+            )
         if request.network:
             raise SandboxError("DockerSandbox runs have no network (--network none); network=True is not supported")
         if request.memory_limit_mb > self.memory_limit_mb:
@@ -162,18 +201,29 @@ class DockerSandbox:
                 f"memory_limit_mb={request.memory_limit_mb} is over the container's {self.memory_limit_mb} MB: "
                 "raise DockerSandbox(memory_limit_mb=...)"
             )
+
+    async def run(self, request: RunRequest) -> RunResult:
+        self._check(request)
         return await self._pool.run(request)
+
+    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
+        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
+        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
+        self._check(request)
+        return await self._pool.exchange(request, tests)
 
     async def _spawn(self, index: int) -> WorkerConn:
         container, sock = await asyncio.to_thread(self._create, index)
         conn = _ExecConn(container, sock)
         try:
             await conn.open()
+            assert self.uid_base is not None, "started"
             uid = self.uid_base + index
             await conn.send(
                 {
                     "uid": uid,
                     "gid": uid,
+                    "judge_uid": uid + uids.JUDGE_OFFSET,
                     "work_root": "/work",
                     "container": True,
                     "namespaces": False,
@@ -190,6 +240,9 @@ class DockerSandbox:
         """Start a container and exec the worker in it; returns the exec's raw socket. Blocking."""
         mb = self.memory_limit_mb
         tmpfs_opts = f"rw,nosuid,nodev,size={self.work_size_mb}m,mode=1777"
+        # /work: root's, searchable only; a run writes in its own u<uid> (which the worker makes
+        # and removes), never beside it (no renaming it away, no filling /work for the next run)
+        work_opts = f"rw,nosuid,nodev,size={self.work_size_mb}m,mode=0711"
         container = self._client.containers.run(
             self._image,
             command=["/usr/bin/sleep", "infinity"],
@@ -197,7 +250,7 @@ class DockerSandbox:
             init=True,
             network_mode="none",
             read_only=True,
-            tmpfs={"/work": tmpfs_opts, "/tmp": tmpfs_opts},
+            tmpfs={"/work": work_opts, "/tmp": tmpfs_opts},
             volumes={p: {"bind": p, "mode": "ro"} for p in self.ro_paths},
             mem_limit=f"{mb}m",
             memswap_limit=f"{mb}m",

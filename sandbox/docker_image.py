@@ -22,7 +22,20 @@ from typing import Any
 
 REPOSITORY = "treeagent-sandbox"
 WORKER_DIR = "/opt/treeagent"
-WORKER_FILES = ("_worker.py", "_jail.py", "_resources.py", "_pyrun.py", "_supervise.py")
+WORKER_FILES = (
+    "_worker.py",
+    "_jail.py",
+    "_resources.py",
+    "_pyrun.py",
+    "_supervise.py",
+    "_cleanup.py",
+    "_evaluator.py",
+    "_remote.py",
+    "_jailserve.py",
+    "_seccomp.py",
+    "_frames.py",
+    "_runchild.py",
+)
 _LAYOUT_VERSION = "1"
 _HERE = Path(__file__).parent
 

@@ -26,6 +26,11 @@ _HEADER = struct.Struct(">I")
 _REPLY_GRACE_S = 10.0
 
 
+def _frame(obj: dict[str, Any]) -> bytes:
+    data = json.dumps(obj).encode()
+    return _HEADER.pack(len(data)) + data
+
+
 class SandboxIsolationWarning(UserWarning):
     """Some isolation mechanism is unavailable on this machine; code runs with less protection."""
 
@@ -34,6 +39,7 @@ class WorkerConn(ABC):
     """A started worker: frames in, frames out, and a way to kill it."""
 
     reader: asyncio.StreamReader
+    hello: dict[str, Any] = {}  # noqa: RUF012 (replaced per instance once the worker answers)
 
     @abstractmethod
     def write(self, data: bytes) -> None: ...
@@ -49,8 +55,7 @@ class WorkerConn(ABC):
         return not self.reader.at_eof()
 
     async def send(self, obj: dict[str, Any]) -> None:
-        data = json.dumps(obj).encode()
-        self.write(_HEADER.pack(len(data)) + data)
+        self.write(_frame(obj))
         await self.drain()
 
     async def recv(self) -> dict[str, Any]:
@@ -58,6 +63,15 @@ class WorkerConn(ABC):
         body = await self.reader.readexactly(_HEADER.unpack(head)[0])
         reply: dict[str, Any] = json.loads(body)
         return reply
+
+    async def recv_result(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """A run's reply, and the evaluator's frame that comes before it in a test run."""
+        reply = await self.recv()
+        evaluated = None
+        if "evaluator" in reply:
+            evaluated = reply["evaluator"] if isinstance(reply["evaluator"], dict) else {}
+            reply = await self.recv()
+        return reply, evaluated
 
 
 Spawner = Callable[[int], Awaitable[WorkerConn]]
@@ -110,14 +124,33 @@ class WorkerPool:
             await conn.kill()
             raise SandboxError(f"worker {index} did not answer its config ({exc!r})") from exc
         self._all[index] = conn
+        conn.hello = hello
         self._idle.put_nowait((index, conn))
         return hello
 
     async def run(self, request: RunRequest) -> RunResult:
+        return (await self.exchange(request, None))[0]
+
+    async def exchange(
+        self, request: RunRequest, tests: dict[str, Any] | None
+    ) -> tuple[RunResult, dict[str, Any] | None]:
+        """Run `request`; with `tests`, a test run: `request` runs the jail's side, and the
+        worker's test evaluator reads `tests` (sent as a frame of their own, which the worker
+        itself never reads) and answers with its records."""
         if not self.started:
             raise SandboxError(
                 f"{self._name} is not started: use `async with {self._name}(...) as sb:` or await start()"
             )
+        for _ in range(self._size + 2):
+            outcome = await self._exchange_once(request, tests)
+            if outcome is not None:
+                return outcome
+        raise SandboxError(f"{self._name}: its workers keep breaking after their runs; see the log")
+
+    async def _exchange_once(
+        self, request: RunRequest, tests: dict[str, Any] | None
+    ) -> tuple[RunResult, dict[str, Any] | None] | None:
+        """One try; None when the worker turned out broken before it took the request."""
         if not self._all:
             raise SandboxError(f"{self._name} has no worker left (they died and could not restart): see the log")
         index, conn = await self._next_idle()
@@ -127,9 +160,15 @@ class WorkerPool:
             index, conn = await self._next_idle()
         reply_timeout = request.time_limit_s + _REPLY_GRACE_S
         try:
-            await conn.send(request.wire())
+            wire = request.wire()
+            if tests is not None:
+                wire["evaluate"] = True
+                conn.write(_frame(wire))
+                await conn.send(tests)
+            else:
+                await conn.send(wire)
             async with asyncio.timeout(reply_timeout):  # no extra task per request, unlike wait_for
-                reply = await conn.recv()
+                reply, evaluated = await conn.recv_result()
         except asyncio.CancelledError:
             # The worker is mid-run: let it finish in the background so its reply is not read
             # by the next request.
@@ -142,14 +181,19 @@ class WorkerPool:
                 raise SandboxError(f"{self._name} was closed while this request ran") from exc
             log.warning("%s: worker %d failed (%r); restarting it", self._name, index, exc)
             await self._replace(index, conn)
-            return RunResult(
+            killed = RunResult(
                 verdict=Verdict.killed,
                 message=f"the sandbox worker died or stopped answering ({type(exc).__name__}); it was restarted",
             )
+            return killed, None
+        if "broken" in reply:  # its self-check after the last run failed: it never saw this request
+            log.warning("%s: worker %d is broken (%s); restarting it", self._name, index, reply["broken"])
+            await self._replace(index, conn)
+            return None
         self._idle.put_nowait((index, conn))
         if reply.get("internal"):
             raise SandboxError(f"{self._name}: {reply.get('message')}")
-        return RunResult.model_validate(reply)
+        return RunResult.model_validate(reply), evaluated
 
     async def _next_idle(self) -> tuple[int, WorkerConn]:
         self._waiting += 1
@@ -163,7 +207,7 @@ class WorkerPool:
 
     async def _settle(self, index: int, conn: WorkerConn, wait_s: float) -> None:
         try:
-            await asyncio.wait_for(conn.recv(), wait_s)
+            await asyncio.wait_for(conn.recv_result(), wait_s)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
             await self._replace(index, conn)
             return

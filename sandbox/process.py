@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from treeagent.sandbox import uids
 from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
 from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
 
@@ -84,7 +85,9 @@ class ProcessSandbox:
     (one network namespace per worker), a uid of its own per worker (`uid_base + index`, so that
     runs of different workers cannot signal each other or share an RLIMIT_NPROC count), rlimits,
     and the worker's memory and pids cgroup (v1). Where a mechanism is unavailable it still runs,
-    with a `SandboxIsolationWarning` naming what is missing.
+    with a `SandboxIsolationWarning` naming what is missing. Without `uid_base`, the sandbox
+    takes a uid range no other live sandbox on this machine holds (see `uids.py`); test runs'
+    evaluators use the same uids plus 100000.
 
         async with ProcessSandbox(workers=4) as sb:
             result = await sb.run(RunRequest(code="print(1 + 1)"))
@@ -94,17 +97,23 @@ class ProcessSandbox:
         self,
         workers: int | None = None,
         *,
-        uid_base: int = 64400,
+        uid_base: int | None = None,
         namespaces: bool = True,
         cgroups: bool = True,
+        seccomp: bool = True,
         allow_network: bool = False,
         extra_ro_paths: list[str] | None = None,
         python: str | None = None,
     ) -> None:
         self.workers = workers if workers is not None else os.cpu_count() or 1
-        self.uid_base = uid_base
+        uids.check_base(uid_base, self.workers)
+        self._uid_base_wanted = uid_base
+        #: the first run uid (known after start: a free range when uid_base was not given)
+        self.uid_base: int | None = uid_base
+        self._uids: uids.UidRange | None = None
         self.namespaces = namespaces
         self.cgroups = cgroups
+        self.seccomp = seccomp
         self.allow_network = allow_network
         self.python = python or base_interpreter()
         prefix = os.path.realpath(sys.base_prefix)
@@ -121,6 +130,12 @@ class ProcessSandbox:
         """Host pids of the live workers (for accounting, e.g. CPU time in benchmarks)."""
         return [c.proc.pid for c in self._pool.connections() if isinstance(c, _ProcessConn)]
 
+    def evaluator_pids(self) -> list[int]:
+        """Host pids of the workers' test evaluators (long-lived children of the workers, so
+        their CPU time is not in the workers' figures)."""
+        hellos = [c.hello for c in self._pool.connections()]
+        return [h["evaluator_pid"] for h in hellos if isinstance(h.get("evaluator_pid"), int)]
+
     async def start(self) -> None:
         if not os.path.exists(self.python):  # noqa: ASYNC240 (one stat, once)
             raise SandboxError(f"interpreter {self.python!r} not found: pass python= to ProcessSandbox")
@@ -128,10 +143,26 @@ class ProcessSandbox:
             self._work_root = tempfile.mkdtemp(prefix="treeagent-sandbox-")
             os.chmod(self._work_root, 0o711)
         _remove_stale_cgroups()
-        await self._pool.start()
+        await self._start_pool()
+
+    async def _start_pool(self) -> None:
+        if self._uids is None:
+            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
+            self.uid_base = self._uids.base
+        try:
+            await self._pool.start()
+        except BaseException:
+            self._release_uids()
+            raise
+
+    def _release_uids(self) -> None:
+        if self._uids is not None:
+            self._uids.release()
+            self._uids = None
 
     async def close(self) -> None:
         await self._pool.close()
+        self._release_uids()
         _remove_stale_cgroups()  # the workers were killed outright and could not remove their own
         if self._work_root is not None:
             shutil.rmtree(self._work_root, ignore_errors=True)
@@ -151,6 +182,17 @@ class ProcessSandbox:
             raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
         return await self._pool.run(request)
 
+    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
+        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
+        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
+        if request.network and not self.allow_network:
+            raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
+        return await self._pool.exchange(request, tests)
+
+    def _uid(self, index: int) -> int:
+        assert self.uid_base is not None, "started"
+        return self.uid_base + index
+
     async def _spawn(self, index: int) -> WorkerConn:
         proc = await asyncio.create_subprocess_exec(
             self.python,
@@ -165,12 +207,14 @@ class ProcessSandbox:
         )
         conn = _ProcessConn(proc)
         config: dict[str, Any] = {
-            "uid": self.uid_base + index,
-            "gid": self.uid_base + index,
+            "uid": self._uid(index),
+            "gid": self._uid(index),
+            "judge_uid": self._uid(index) + uids.JUDGE_OFFSET,
             "work_root": self._work_root,
             "ro_paths": self.ro_paths,
             "namespaces": self.namespaces,
             "cgroups": self.cgroups,
+            "seccomp": self.seccomp,
             "network": self.allow_network,
         }
         await conn.send(config)

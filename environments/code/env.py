@@ -159,6 +159,7 @@ class CodeEnv(Environment[CodeState, CodeAction]):
                     entry_point=entry,
                     case_time_limit_s=self.case_time_limit_s,
                     memory_limit_mb=self.memory_limit_mb,
+                    prompt=task.prompt,
                 ),
                 behaviour(sandbox, program, entry, self._probes, memory_limit_mb=self.memory_limit_mb),
             )

@@ -32,7 +32,12 @@ async def grade_hidden(
     if program is None:
         return HiddenVerdict(passed=False, passed_tests=0, total=len(cases), summary="no program")
     report: TestReport = await run_tests(
-        sandbox, program, cases, entry_point=problem.entry_point, case_time_limit_s=case_time_limit_s
+        sandbox,
+        program,
+        cases,
+        entry_point=problem.entry_point,
+        case_time_limit_s=case_time_limit_s,
+        prompt=problem.prompt,  # the helpers the hidden tests call come from here, not the program
     )
     return HiddenVerdict(
         passed=report.all_passed,

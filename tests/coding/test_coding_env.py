@@ -81,3 +81,16 @@ async def test_a_non_code_task_is_refused(code_sandbox: ProcessSandbox) -> None:
 
     with pytest.raises(ValueError, match="not a code task"):
         await CodeEnv(code_sandbox).reset(Task(id="x", prompt="hello"))
+
+
+async def test_replacing_a_prompt_helper_at_run_time_cannot_pass(code_sandbox: ProcessSandbox) -> None:
+    """HumanEval/32: the program's `poly` is the prompt's again after assembly, but a candidate
+    can still rebind it from inside `find_zero`; the hidden tests' `poly` comes from the trusted
+    prompt, so the wrong root fails."""
+    [problem] = load_humaneval(ids=["HumanEval/32"])
+    cheat = "def find_zero(xs):\n    global poly\n    poly = lambda xs, x: 0.0\n    return 0.5\n"
+    env = CodeEnv(code_sandbox)
+    root = await env.reset(problem.task())
+    step = await env.step(root.state, CodeAction(text=cheat))
+    verdict = await grade_hidden(code_sandbox, problem, step.state.program)
+    assert verdict is not None and not verdict.passed and verdict.passed_tests == 0
