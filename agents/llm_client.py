@@ -5,8 +5,12 @@ usage totals. `complete(messages, n=k)` asks for k siblings in one request (they
 and tops up with further requests when a server returns fewer choices than asked. Transient
 failures (connection errors, timeouts, 429, 5xx) are retried with exponential backoff and jitter,
 possibly on another endpoint; after the retries a clear `LLMUnavailableError` is raised, never a
-hang. Prompts over the model's context raise `ContextLengthError`. Every HTTP request is charged to
-the caller's `UsageSink` (the search's budget and trace).
+hang. Prompts over the model's context raise `ContextLengthError`.
+
+Budgets: one LLM call is one sampled completion. Given a `UsageSink`, `complete` reserves its n
+completions from the sink before anything is sent, shrinks n to what was granted, raises
+`BudgetExhausted` (sending nothing) when none was, charges each HTTP request's completions and
+tokens to the sink, and releases the grants it did not use (a failed request, a short reply).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from treeagent.agents.base import Usage, UsageSink
+from treeagent.agents.base import BudgetExhausted, Usage, UsageSink, release_calls, reserve_calls
 from treeagent.agents.cassette import Cassette, request_key
 from treeagent.agents.endpoints import Endpoint, EndpointPool
 from treeagent.agents.llm_config import LLMConfig
@@ -45,6 +49,7 @@ from treeagent.agents.llm_types import (
 )
 
 __all__ = [
+    "BudgetExhausted",
     "Choice",
     "Completion",
     "ContextLengthError",
@@ -154,12 +159,37 @@ class LLMClient:
 
         `schema` is a pydantic model or a plain JSON schema; `tools` (OpenAI function specs) and
         `tool_choice` ask for native tool calls, returned in `Choice.tool_calls`.
+
+        With a `sink`, n is first reserved from it: fewer replies come back when fewer calls were
+        granted, and `BudgetExhausted` is raised (nothing sent) when none was.
         """
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        sampling = sampling or self.default_sampling
+        granted = reserve_calls(sink, n)
+        if granted == 0:
+            raise BudgetExhausted(f"no LLM call left in the budget for this {tag or 'request'}; nothing was sent")
+        made = [0]
+        try:
+            return await self._complete(
+                messages, granted, sampling or self.default_sampling, schema, sink, tag, tools, tool_choice, made
+            )
+        finally:
+            release_calls(sink, granted - made[0])
+
+    async def _complete(
+        self,
+        messages: Sequence[Message],
+        n: int,
+        sampling: Sampling,
+        schema: type[BaseModel] | dict[str, Any] | None,
+        sink: UsageSink | None,
+        tag: str,
+        tools: Sequence[dict[str, Any]] | None,
+        tool_choice: str | dict[str, Any] | None,
+        made: list[int],
+    ) -> Completion:
         choices: list[Choice] = []
-        total = Usage()
+        total = Usage(completions=0)
         requests = 0
         empty_rounds = 0
         while len(choices) < n and empty_rounds < 3:
@@ -169,7 +199,9 @@ class LLMClient:
             cap = self.config.max_n_per_request or self._learned_cap or remaining
             sizes = [min(cap, remaining - start) for start in range(0, remaining, cap)]
             offsets = [len(choices) + sum(sizes[:i]) for i in range(len(sizes))]
-            results = await asyncio.gather(
+            # every part settles before an error is raised, so the grants released after it are
+            # grants no request still in flight will charge
+            outcomes = await asyncio.gather(
                 *(
                     self._request(
                         messages,
@@ -181,10 +213,17 @@ class LLMClient:
                         tag,
                         tools,
                         tool_choice,
+                        made,
                     )
                     for size, offset in zip(sizes, offsets, strict=True)
-                )
+                ),
+                return_exceptions=True,
             )
+            results: list[tuple[list[Choice], Usage]] = []
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                results.append(outcome)
             got_any = False
             for size, (got, usage) in zip(sizes, results, strict=True):
                 if requests:
@@ -198,6 +237,7 @@ class LLMClient:
                 total.completion_tokens += usage.completion_tokens
                 total.cached_tokens += usage.cached_tokens
                 total.latency_s += usage.latency_s
+                total.completions += usage.completions
             empty_rounds = 0 if got_any else empty_rounds + 1
         return Completion(choices=choices, usage=total, requests=requests)
 
@@ -212,6 +252,7 @@ class LLMClient:
         tag: str,
         tools: Sequence[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        made: list[int] | None = None,
     ) -> tuple[list[Choice], Usage]:
         params: dict[str, Any] = {
             "messages": list(messages),
@@ -251,6 +292,9 @@ class LLMClient:
                 await self.cassette.record(key, {k: v for k, v in params.items() if k != "model"}, raw)
         latency = time.perf_counter() - started
         choices, usage = parse_response(raw, latency)
+        usage.completions = len(choices)
+        if made is not None:
+            made[0] += len(choices)
         self._account(usage, replayed, tag)
         if sink is not None:
             record: dict[str, Any] = {

@@ -80,6 +80,8 @@ class Controller(ABC):
         cache = ResumeCache.load(self.trace_path, self.name, task.id) if self.resume and self.trace_path else None
         writer = TraceWriter(self.trace_path) if self.trace_path is not None else None
         meter = Meter(self.budget, writer_llm(writer))
+        if cache is not None:
+            meter.preload(cache.spent)  # calls made before an interrupt count toward this budget
         try:
             if writer is not None:
                 writer.write(
@@ -125,6 +127,7 @@ class Controller(ABC):
                 trace_path=self.trace_path,
             )
             if writer is not None:
+                run.replay_unclaimed_calls()
                 writer.write({"type": "end", **result.summary(), "visits": _visit_table(run)})
             return result
         finally:

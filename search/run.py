@@ -3,7 +3,11 @@
 `SearchRun` expands nodes (policy -> environment steps -> children), evaluates them, charges the
 budget, writes the trace and answers from the resume cache. Faults are contained here: a policy,
 environment or evaluator that raises marks that node failed (the error is kept) and the search
-goes on. Controllers (best-first, DFSDT, MCTS, beam) only decide *which* node to work on next.
+goes on. A request the LLM budget refuses (`BudgetExhausted`) is no fault: the expansion does not
+happen, a value falls back to the environment's reward, a reflection is skipped. On resume, the
+model calls recorded for each replayed step are written again under the new node ids, so the
+trace of the resumed run shows every reply. Controllers (best-first, DFSDT, MCTS, beam) only
+decide *which* node to work on next.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from treeagent.agents.base import Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep
+from treeagent.agents.base import BudgetExhausted, Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep
 from treeagent.environments.base import Environment, Step, Task
 from treeagent.search.budget import Meter, NodeCharge
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
-from treeagent.search.trace import OBSERVATION_CHARS, ResumeCache, TraceWriter
+from treeagent.search.trace import OBSERVATION_CHARS, ResumeCache, TraceWriter, encode_proposal
 
 _SEED_MIX = 0x9E3779B1
 
@@ -72,7 +76,8 @@ class SearchRun:
         self.record_node(self.tree.root)
 
     # -- views -----------------------------------------------------------------------------------
-    def view(self, node: Node, tried: Sequence[Any] = ()) -> NodeView:
+    def view(self, node: Node, tried: Sequence[Any] = (), slot: str = "") -> NodeView:
+        """What the agents see of `node`; `slot` names the step their calls serve in the trace."""
         assert node.step is not None
         ordinal = self._expansions_at.get(node.id, 0)
         return NodeView(
@@ -84,8 +89,9 @@ class SearchRun:
             mover=node.mover,
             tried=tried,
             lessons=tuple(self.lessons),
-            usage=self.meter if self.trace is None else NodeCharge(self.meter, node.id),
+            usage=self.meter if self.trace is None else NodeCharge(self.meter, node.id, slot),
             seed=(self.seed * _SEED_MIX + node.id * 1_000_003 + ordinal) & 0x7FFFFFFF,
+            reflect_source=None if self.reflector is None else lambda: self.reflect(node),
         )
 
     def trajectory(self, node: Node) -> list[TrajectoryStep]:
@@ -110,10 +116,14 @@ class SearchRun:
         ordinal = self._expansions_at.get(node.id, 0)
         self._expansions_at[node.id] = ordinal + 1
         cache_key = f"{node.key}#{ordinal}" if self.keyed else ""
-        proposals = self._cached_proposals(cache_key)
+        proposals = self.cache.decoded_proposals(cache_key, self.env) if self.cache is not None else None
         if proposals is None:
             try:
-                proposals = await self.policy.propose(self.view(node, tried), k)
+                proposals = await self.policy.propose(self.view(node, tried, f"expand:{cache_key}"), k)
+            except BudgetExhausted:  # no call left: this expansion does not happen
+                self.meter.stats.expansions -= 1
+                self._expansions_at[node.id] = ordinal
+                return None
             except Exception as exc:  # a fault in one branch fails that node only
                 self.fail(node, f"policy failed: {error_text(exc)}")
                 return []
@@ -123,11 +133,13 @@ class SearchRun:
                         "type": "expand",
                         "node": node.id,
                         "key": cache_key,
-                        "proposals": [self._encode_proposal(p) for p in proposals],
+                        "proposals": [encode_proposal(self.env, p) for p in proposals],
                     }
                 )
         else:
             self.meter.stats.replayed_expansions += 1
+            self.replay_calls(f"expand:{cache_key}", node)
+            self._restore_lesson(node)
         if node.status == Status.OPEN:
             node.status = Status.EXPANDED
         proposals = self._dedupe(node, proposals, k)
@@ -281,9 +293,14 @@ class SearchRun:
             cached = self.cache.values.get(node.key or "") if self.cache is not None else None
             if cached is not None:
                 value = cached
+                self.replay_calls(f"value:{node.key}", node)
             else:
                 try:
-                    value = float(await self.evaluator.value(self.view(node)))
+                    value = float(await self.evaluator.value(self.view(node, slot=f"value:{node.key}")))
+                except BudgetExhausted:  # no call left: the environment's reward, not recorded
+                    value = min(1.0, max(0.0, node.step.reward if node.step is not None else 0.0))
+                    node.value = value
+                    return value
                 except Exception as exc:
                     self.fail(node, f"evaluator failed: {error_text(exc)}")
                     return 0.0
@@ -294,22 +311,54 @@ class SearchRun:
         node.value = value
         return value
 
-    async def reflect(self, node: Node) -> None:
-        """Turn the failed trajectory ending at `node` into a lesson for later prompts."""
+    async def reflect(self, node: Node) -> str:
+        """Turn the failed trajectory ending at `node` into a lesson for later prompts; the lesson
+        ('' when there is none: no reflector, no call left, a reflector fault)."""
         if self.reflector is None or node.step is None:
-            return
+            return ""
         key = node.key or ""
         lesson = self.cache.lessons.get(key) if self.cache is not None else None
-        if lesson is None:
+        if lesson is not None:
+            self.replay_calls(f"lesson:{key}", node)
+        else:
             try:
-                lesson = (await self.reflector.reflect(self.view(node))).strip()
+                lesson = (await self.reflector.reflect(self.view(node, slot=f"lesson:{key}"))).strip()
+            except BudgetExhausted:
+                return ""
             except Exception as exc:
                 self.record({"type": "error", "node": node.id, "where": "reflector", "error": error_text(exc)})
-                return
+                return ""
             if self.trace is not None:
                 self.trace.write({"type": "lesson", "node": node.id, "key": key, "text": lesson})
         if lesson and lesson not in self.lessons:
             self.lessons.append(lesson)
+        return lesson
+
+    def _restore_lesson(self, node: Node) -> None:
+        """A replayed expansion brings back the lesson its policy asked for there (a coding policy
+        reflects on a failing program before revising it)."""
+        lesson = self.cache.lessons.get(node.key or "") if self.cache is not None else None
+        if lesson is not None:
+            self.replay_calls(f"lesson:{node.key}", node)
+            if lesson and lesson not in self.lessons:
+                self.lessons.append(lesson)
+
+    # -- resume ------------------------------------------------------------------------------------
+    def replay_calls(self, slot: str, node: Node | None) -> None:
+        """Write again, under this run's node id, the model calls an earlier run made for a step
+        this run takes from the trace: the resumed trace then shows every reply. Not charged again:
+        the meter started with everything the earlier runs spent."""
+        if self.cache is None or self.trace is None:
+            return
+        for call in self.cache.calls.pop(slot, ()):
+            self.trace.write({**call, "node": None if node is None else node.id, "resumed": True})
+
+    def replay_unclaimed_calls(self) -> None:
+        """Earlier calls whose step this run did not reuse (a reply that came back as the search was
+        killed): still spent, so still shown, under no node."""
+        if self.cache is not None:
+            for slot in list(self.cache.calls):
+                self.replay_calls(slot, None)
 
     def action_text(self, parent: Node, action: Any) -> str:
         try:
@@ -351,33 +400,3 @@ class SearchRun:
                 "observation": step.observation[:OBSERVATION_CHARS] if step is not None else None,
             }
         )
-
-    def _encode_proposal(self, p: Proposal) -> dict[str, Any]:
-        return {
-            "action": self.env.encode_action(p.action) if p.error is None and not p.give_up else p.action,
-            "prior": p.prior,
-            "give_up": p.give_up,
-            "error": p.error,
-            "text": p.text,
-        }
-
-    def _cached_proposals(self, key: str) -> list[Proposal] | None:
-        if self.cache is None:
-            return None
-        raw = self.cache.proposals.get(key)
-        if raw is None:
-            return None
-        proposals = []
-        for item in raw:
-            ok = item.get("error") is None and not item.get("give_up")
-            action = self.env.decode_action(item["action"]) if ok else item["action"]
-            proposals.append(
-                Proposal(
-                    action,
-                    item.get("prior"),
-                    bool(item.get("give_up")),
-                    item.get("error"),
-                    item.get("text", ""),
-                )
-            )
-        return proposals

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from treeagent.agents.base import Proposal
+from treeagent.search.budget import Stats
+
 TRACE_VERSION = 1
 OBSERVATION_CHARS = 4000
 
@@ -137,11 +140,17 @@ class ResumeCache:
     A resumed search runs again from the root with the same seed; where it reaches a node whose
     expansion or value is recorded, it takes the recorded answer instead of calling the policy
     or the evaluator again. Environment steps are replayed to rebuild the states.
+
+    `spent` is what the earlier runs' model calls cost: they count toward the resumed run's budget
+    (a resumed search never spends more than its budget in all). `calls` holds their records by
+    the step they served (`slot`), to be written again when the resumed run reuses that step.
     """
 
     proposals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     values: dict[str, float] = field(default_factory=dict)
     lessons: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    spent: Stats = field(default_factory=Stats)
 
     def __len__(self) -> int:
         return len(self.proposals)
@@ -166,7 +175,47 @@ class ResumeCache:
                 cache.values[record["key"]] = record["value"]
             elif kind == "lesson":
                 cache.lessons[record["key"]] = record["text"]
+            elif kind == "llm" and not record.get("resumed"):
+                cache._add_call(record)
         return cache
+
+    def _add_call(self, record: dict[str, Any]) -> None:
+        s = self.spent
+        returned = record.get("returned")
+        s.llm_calls += int(returned if returned is not None else len(record.get("texts") or ()) or 1)
+        s.llm_requests += 1
+        s.prompt_tokens += int(record.get("prompt_tokens") or 0)
+        s.completion_tokens += int(record.get("completion_tokens") or 0)
+        s.cached_tokens += int(record.get("cached_tokens") or 0)
+        s.llm_seconds += float(record.get("latency_s") or 0.0)
+        self.calls.setdefault(str(record.get("slot") or ""), []).append(
+            {k: v for k, v in record.items() if k not in ("t", "slot")}
+        )
+
+    def decoded_proposals(self, key: str, env: Any) -> list[Proposal] | None:
+        """The recorded proposals of expansion `key`, as `env`'s actions; None when not recorded."""
+        raw = self.proposals.get(key)
+        if raw is None:
+            return None
+        proposals = []
+        for item in raw:
+            ok = item.get("error") is None and not item.get("give_up")
+            action = env.decode_action(item["action"]) if ok else item["action"]
+            proposals.append(
+                Proposal(action, item.get("prior"), bool(item.get("give_up")), item.get("error"), item.get("text", ""))
+            )
+        return proposals
+
+
+def encode_proposal(env: Any, p: Proposal) -> dict[str, Any]:
+    """A proposal as an expand record keeps it (`ResumeCache.decoded_proposals` reads it back)."""
+    return {
+        "action": env.encode_action(p.action) if p.error is None and not p.give_up else p.action,
+        "prior": p.prior,
+        "give_up": p.give_up,
+        "error": p.error,
+        "text": p.text,
+    }
 
 
 def run_record(
