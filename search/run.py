@@ -117,6 +117,7 @@ class SearchRun:
         self._expansions_at[node.id] = ordinal + 1
         cache_key = f"{node.key}#{ordinal}" if self.keyed else ""
         proposals = self.cache.decoded_proposals(cache_key, self.env) if self.cache is not None else None
+        replayed = proposals is not None
         if proposals is None:
             try:
                 proposals = await self.policy.propose(self.view(node, tried, f"expand:{cache_key}"), k)
@@ -127,19 +128,14 @@ class SearchRun:
             except Exception as exc:  # a fault in one branch fails that node only
                 self.fail(node, f"policy failed: {error_text(exc)}")
                 return []
-            if self.trace is not None:
-                self.trace.write(
-                    {
-                        "type": "expand",
-                        "node": node.id,
-                        "key": cache_key,
-                        "proposals": [encode_proposal(self.env, p) for p in proposals],
-                    }
-                )
         else:
             self.meter.stats.replayed_expansions += 1
-            self.replay_calls(f"expand:{cache_key}", node)
             self._restore_lesson(node)
+            self.replay_calls(f"expand:{cache_key}", node)
+        if self.trace is not None:  # a replayed expansion too: the resumed trace shows it whole
+            proposed = [encode_proposal(self.env, p) for p in proposals]
+            record = {"type": "expand", "node": node.id, "key": cache_key, "proposals": proposed}
+            self.trace.write({**record, "resumed": True} if replayed else record)
         if node.status == Status.OPEN:
             node.status = Status.EXPANDED
         proposals = self._dedupe(node, proposals, k)
@@ -294,6 +290,7 @@ class SearchRun:
             if cached is not None:
                 value = cached
                 self.replay_calls(f"value:{node.key}", node)
+                self.record({"type": "value", "node": node.id, "key": node.key, "value": value, "resumed": True})
             else:
                 try:
                     value = float(await self.evaluator.value(self.view(node, slot=f"value:{node.key}")))
@@ -319,7 +316,7 @@ class SearchRun:
         key = node.key or ""
         lesson = self.cache.lessons.get(key) if self.cache is not None else None
         if lesson is not None:
-            self.replay_calls(f"lesson:{key}", node)
+            self._replay_lesson(node, lesson)
         else:
             try:
                 lesson = (await self.reflector.reflect(self.view(node, slot=f"lesson:{key}"))).strip()
@@ -339,9 +336,13 @@ class SearchRun:
         reflects on a failing program before revising it)."""
         lesson = self.cache.lessons.get(node.key or "") if self.cache is not None else None
         if lesson is not None:
-            self.replay_calls(f"lesson:{node.key}", node)
+            self._replay_lesson(node, lesson)
             if lesson and lesson not in self.lessons:
                 self.lessons.append(lesson)
+
+    def _replay_lesson(self, node: Node, lesson: str) -> None:
+        self.replay_calls(f"lesson:{node.key}", node)
+        self.record({"type": "lesson", "node": node.id, "key": node.key, "text": lesson, "resumed": True})
 
     # -- resume ------------------------------------------------------------------------------------
     def replay_calls(self, slot: str, node: Node | None) -> None:
