@@ -38,6 +38,12 @@ class BudgetExhausted(RuntimeError):
     happen, a value falls back to the environment's reward, a reflection is skipped)."""
 
 
+class SearchStop(RuntimeError):
+    """An agent error that no node can recover from (a model that does not exist, refused
+    credentials, a server that does not answer): the search stops and raises it, instead of
+    failing one node and going on with every other node failing the same way."""
+
+
 class UsageSink(Protocol):
     """Where model calls are reserved and charged: the search's budget meter and trace implement this."""
 

@@ -40,8 +40,10 @@ from treeagent.agents.llm_types import (
     ContextLengthError,
     LLMError,
     LLMRequestError,
+    LLMSetupError,
     LLMStats,
     LLMUnavailableError,
+    LLMUnreachableError,
     Message,
     Sampling,
     parse_response,
@@ -56,8 +58,10 @@ __all__ = [
     "LLMClient",
     "LLMError",
     "LLMRequestError",
+    "LLMSetupError",
     "LLMStats",
     "LLMUnavailableError",
+    "LLMUnreachableError",
     "Message",
     "Sampling",
     "schema_format",
@@ -69,6 +73,12 @@ _TRANSIENT = (
     openai.RateLimitError,
     openai.InternalServerError,
 )
+#: HTTP statuses that mean the client's configuration is wrong, and what to check
+_SETUP_HINTS = {
+    401: "Check the API key (TREEAGENT_API_KEY).",
+    403: "Check the API key (TREEAGENT_API_KEY).",
+    404: "Check the model name (TREEAGENT_MODEL; BASE_URL/models lists the served ones) and the base URL.",
+}
 _CONTEXT_MARKERS = ("maximum context length", "max_model_len", "context length", "too long")
 #: the most characters of one prompt message kept in a trace record (the middle is cut); the
 #: viewer shows prompts, and a long-context model's prompts would otherwise swell every trace.
@@ -368,6 +378,11 @@ class LLMClient:
                                     if not isinstance(exc, openai.RateLimitError):
                                         pool.mark_failed(endpoint, f"HTTP {exc.status_code}")
                                     raise
+                                if exc.status_code in _SETUP_HINTS:
+                                    raise LLMSetupError(
+                                        f"{endpoint.base_url} refused the {what} (HTTP {exc.status_code}): "
+                                        f"{_reason(exc)} {_SETUP_HINTS[exc.status_code]}"
+                                    ) from exc
                                 raise LLMRequestError(f"{what}: HTTP {exc.status_code}: {exc.message}") from exc
                             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                                 pool.mark_failed(endpoint, type(exc).__name__)
@@ -377,6 +392,11 @@ class LLMClient:
         except (openai.APIError, openai.APIConnectionError) as exc:
             if not _is_transient(exc):
                 raise
+            if isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError):
+                raise LLMUnreachableError(
+                    f"{what} failed after retries: nothing answers at {pool.describe()}. "
+                    "Is the base URL right, and the server running (`treeagent serve`)?"
+                ) from exc
             raise LLMUnavailableError(
                 f"{what} failed after retries ({type(exc).__name__}: {exc}); endpoints: {pool.describe()}. "
                 "Is the server running (`treeagent serve`)? A vLLM engine that died answers 500s: see its log."
@@ -395,6 +415,14 @@ def capped_messages(messages: Sequence[Message], limit: int = PROMPT_CHARS) -> l
             message = {**message, "content": f"{content[:half]}\n[... {cut} characters cut ...]\n{content[-half:]}"}
         out.append(message)
     return out
+
+
+def _reason(exc: openai.APIStatusError) -> str:
+    """The server's own words for a refusal, without the client's "Error code: N - " wrapping."""
+    body = exc.body
+    message = body.get("message") if isinstance(body, dict) else None
+    text = str(message or exc.message).strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _bad_request(exc: openai.BadRequestError) -> LLMError:

@@ -31,8 +31,7 @@ class Beam(Controller):
         return {**super().config(), "width": self.width, "expansions_per_beam": self.expansions_per_beam}
 
     async def search(self, run: SearchRun) -> None:
-        beams = [run.tree.root]
-        await run.evaluate(run.tree.root)
+        beams = [run.tree.root]  # not evaluated: a value would rank nothing here
         for _ in range(self.max_depth):
             candidates: list[Node] = []
             for start in range(0, len(beams), self.concurrency):

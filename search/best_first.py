@@ -36,7 +36,8 @@ class BestFirst(Controller):
     async def search(self, run: SearchRun) -> None:
         frontier: list[tuple[float, int, Node]] = []
         root = run.tree.root
-        heapq.heappush(frontier, (-(await run.evaluate(root)), root.id, root))
+        # the root is the whole frontier: its value would order nothing, so no evaluator call is spent on it
+        heapq.heappush(frontier, (0.0, root.id, root))
         while frontier and run.solution is None and not run.meter.exhausted():
             batch: list[Node] = []
             while frontier and len(batch) < self.concurrency:

@@ -3,7 +3,8 @@
 `SearchRun` expands nodes (policy -> environment steps -> children), evaluates them, charges the
 budget, writes the trace and answers from the resume cache. Faults are contained here: a policy,
 environment or evaluator that raises marks that node failed (the error is kept) and the search
-goes on. A request the LLM budget refuses (`BudgetExhausted`) is no fault: the expansion does not
+goes on, except for a `SearchStop` (a misconfigured model endpoint), which ends the search. A
+request the LLM budget refuses (`BudgetExhausted`) is no fault: the expansion does not
 happen, a value falls back to the environment's reward, a reflection is skipped. On resume, the
 model calls recorded for each replayed step are written again under the new node ids, so the
 trace of the resumed run shows every reply. Controllers (best-first, DFSDT, MCTS, beam) only
@@ -17,11 +18,20 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from treeagent.agents.base import BudgetExhausted, Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep
+from treeagent.agents.base import (
+    BudgetExhausted,
+    Evaluator,
+    NodeView,
+    Policy,
+    Proposal,
+    Reflector,
+    SearchStop,
+    TrajectoryStep,
+)
 from treeagent.environments.base import Environment, Step, Task
 from treeagent.search.budget import Meter, NodeCharge
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
-from treeagent.search.trace import OBSERVATION_CHARS, ResumeCache, TraceWriter, encode_proposal
+from treeagent.search.trace import ResumeCache, TraceWriter, encode_proposal, node_record
 
 _SEED_MIX = 0x9E3779B1
 
@@ -125,6 +135,8 @@ class SearchRun:
                 self.meter.stats.expansions -= 1
                 self._expansions_at[node.id] = ordinal
                 return None
+            except SearchStop:
+                raise
             except Exception as exc:  # a fault in one branch fails that node only
                 self.fail(node, f"policy failed: {error_text(exc)}")
                 return []
@@ -298,6 +310,8 @@ class SearchRun:
                     value = min(1.0, max(0.0, node.step.reward if node.step is not None else 0.0))
                     node.value = value
                     return value
+                except SearchStop:
+                    raise
                 except Exception as exc:
                     self.fail(node, f"evaluator failed: {error_text(exc)}")
                     return 0.0
@@ -322,6 +336,8 @@ class SearchRun:
                 lesson = (await self.reflector.reflect(self.view(node, slot=f"lesson:{key}"))).strip()
             except BudgetExhausted:
                 return ""
+            except SearchStop:
+                raise
             except Exception as exc:
                 self.record({"type": "error", "node": node.id, "where": "reflector", "error": error_text(exc)})
                 return ""
@@ -379,25 +395,5 @@ class SearchRun:
             self.trace.write(record)
 
     def record_node(self, node: Node) -> None:
-        if self.trace is None:
-            return
-        step = node.step
-        self.trace.write(
-            {
-                "type": "node",
-                "id": node.id,
-                "parent": node.parent.id if node.parent is not None else None,
-                "depth": node.depth,
-                "action": self.env.encode_action(node.action) if node.parent is not None else None,
-                "text": self.text_of(node),
-                "mover": node.mover,
-                "prior": node.prior,
-                "status": node.status.name.lower(),
-                "error": node.error,
-                "give_up": node.give_up,
-                "reward": step.reward if step is not None else None,
-                "terminal": step.terminal if step is not None else None,
-                "returns": step.returns if step is not None else None,
-                "observation": step.observation[:OBSERVATION_CHARS] if step is not None else None,
-            }
-        )
+        if self.trace is not None:
+            self.trace.write(node_record(node, self.env, self.text_of(node)))

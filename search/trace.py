@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from treeagent.agents.base import Proposal
 from treeagent.search.budget import Stats
+from treeagent.search.node import Node
 
 TRACE_VERSION = 1
 OBSERVATION_CHARS = 4000
@@ -205,6 +206,28 @@ class ResumeCache:
                 Proposal(action, item.get("prior"), bool(item.get("give_up")), item.get("error"), item.get("text", ""))
             )
         return proposals
+
+
+def node_record(node: Node, env: Any, text: str) -> dict[str, Any]:
+    """The trace record of a node as it stands (written again when its status changes)."""
+    step = node.step
+    return {
+        "type": "node",
+        "id": node.id,
+        "parent": node.parent.id if node.parent is not None else None,
+        "depth": node.depth,
+        "action": env.encode_action(node.action) if node.parent is not None else None,
+        "text": text,
+        "mover": node.mover,
+        "prior": node.prior,
+        "status": node.status.name.lower(),
+        "error": node.error,
+        "give_up": node.give_up,
+        "reward": step.reward if step is not None else None,
+        "terminal": step.terminal if step is not None else None,
+        "returns": step.returns if step is not None else None,
+        "observation": step.observation[:OBSERVATION_CHARS] if step is not None else None,
+    }
 
 
 def encode_proposal(env: Any, p: Proposal) -> dict[str, Any]:

@@ -22,7 +22,7 @@ class UserError(Exception):
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -44,6 +44,16 @@ def user_errors(*kinds: type[BaseException]) -> Callable[[Callable[P, R]], Calla
         return inner
 
     return wrap
+
+
+def llm_errors() -> tuple[type[BaseException], ...]:
+    """The model-side errors a command reports in one line: a bad client configuration, an endpoint
+    that refuses it or does not answer, an engine that cannot start."""
+    from treeagent.agents.llm_client import LLMError
+    from treeagent.agents.llm_config import LLMConfigError
+    from treeagent.agents.vllm_server import ServerStartError
+
+    return (LLMError, LLMConfigError, ServerStartError)
 
 
 def parse_budget(spec: list[str] | None) -> dict[str, Any]:

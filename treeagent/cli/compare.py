@@ -16,9 +16,8 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, user_errors
+from treeagent.cli.common import UserError, console, llm_errors, user_errors
 from treeagent.cli.run import EVALUATORS, POLICIES, _parse_knobs
-from treeagent.cli.solve import _llm_errors
 from treeagent.compare import (
     CompareConfig,
     CompareError,
@@ -34,7 +33,7 @@ from treeagent.results import ResultsFileError
 from treeagent.scaleout import ScaleOutError
 
 
-@user_errors(CompareError, EnvSpecError, ResultsFileError, ScaleOutError, *_llm_errors())
+@user_errors(CompareError, EnvSpecError, ResultsFileError, ScaleOutError, *llm_errors())
 def compare(
     env: Annotated[
         str,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, parse_budget, search_progress, user_errors
+from treeagent.cli.common import UserError, console, llm_errors, parse_budget, search_progress, user_errors
 from treeagent.registry import BUILTINS, EnvSpecError, make
 from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
 
@@ -38,7 +38,7 @@ def _parse_knobs(items: list[str] | None) -> dict[str, Any]:
     return knobs
 
 
-@user_errors(EnvSpecError, TraceError, ValueError)
+@user_errors(EnvSpecError, TraceError, ValueError, *llm_errors())
 def run(
     env: Annotated[str, typer.Argument(help="; ".join(f"{k}: {v}" for k, v in BUILTINS.items()))],
     task: Annotated[str | None, typer.Option(help="the task, in the environment's short form")] = None,

@@ -12,7 +12,7 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from treeagent.cli.common import console, search_progress, user_errors
+from treeagent.cli.common import console, llm_errors, search_progress, user_errors
 from treeagent.coding.solvers import SOLVERS, SolverError
 from treeagent.environments.code import ProblemError
 from treeagent.search import Controller
@@ -20,15 +20,7 @@ from treeagent.search import Controller
 SOLVER_HELP = ", ".join(SOLVERS) + " (see the docs of treeagent.coding.solvers)"
 
 
-def _llm_errors() -> tuple[type[BaseException], ...]:
-    from treeagent.agents.llm_client import LLMError
-    from treeagent.agents.llm_config import LLMConfigError
-    from treeagent.agents.vllm_server import ServerStartError
-
-    return (LLMError, LLMConfigError, ServerStartError)
-
-
-@user_errors(ProblemError, SolverError, *_llm_errors())
+@user_errors(ProblemError, SolverError, *llm_errors())
 def solve(
     problem: Annotated[
         str, typer.Argument(help="a HumanEval id (HumanEval/0 or 0), a JSONL file with one problem, or FILE#TASK_ID")
