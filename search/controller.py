@@ -22,6 +22,8 @@ class Controller(ABC):
     Every controller takes a policy (proposes actions), an optional evaluator (scores nodes; by
     default the environment's reward), a budget, a concurrency limit (expansions and evaluations
     under way at once), a seed, and optionally a trace file to write (and resume from).
+    `strict=True` raises the first error of a policy, environment step, evaluator or reflector
+    instead of failing that node and going on (for debugging a new environment or policy).
     """
 
     name: ClassVar[str] = "controller"
@@ -39,6 +41,7 @@ class Controller(ABC):
         trace: str | os.PathLike[str] | None = None,
         resume: bool = False,
         step_timeout: float | None = None,
+        strict: bool = False,
     ) -> None:
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must have an async propose(view, k) method; got {type(policy).__name__}")
@@ -60,6 +63,7 @@ class Controller(ABC):
         self.trace_path = Path(trace) if trace is not None else None
         self.resume = resume
         self.step_timeout = step_timeout
+        self.strict = strict
         #: the run under way (or the last one), for progress displays that poll its meter
         self.active: SearchRun | None = None
 
@@ -107,6 +111,7 @@ class Controller(ABC):
                 trace=writer,
                 cache=cache,
                 step_timeout=self.step_timeout,
+                strict=self.strict,
             )
             self.active = run
             if not root_step.terminal:

@@ -30,15 +30,11 @@ from treeagent.agents.base import (
 )
 from treeagent.environments.base import Environment, Step, Task
 from treeagent.search.budget import Meter, NodeCharge
+from treeagent.search.faults import error_text
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
 from treeagent.search.trace import ResumeCache, TraceWriter, encode_proposal, node_record
 
 _SEED_MIX = 0x9E3779B1
-
-
-def error_text(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class SearchRun:
@@ -58,8 +54,11 @@ class SearchRun:
         trace: TraceWriter | None,
         cache: ResumeCache | None,
         step_timeout: float | None,
+        strict: bool = False,
     ) -> None:
         self.env = env
+        #: raise the first node error instead of failing that node (a debugging mode)
+        self.strict = strict
         self.task = task
         self.policy = policy
         self.evaluator = evaluator
@@ -138,6 +137,7 @@ class SearchRun:
             except SearchStop:
                 raise
             except Exception as exc:  # a fault in one branch fails that node only
+                self.contain(exc)
                 self.fail(node, f"policy failed: {error_text(exc)}")
                 return []
         else:
@@ -209,6 +209,7 @@ class SearchRun:
         try:
             step = self.env.step_now(parent.step.state, node.action)
         except Exception as exc:
+            self.contain(exc)
             node.status = Status.OPEN
             self.fail(node, error_text(exc))
             return True
@@ -228,6 +229,7 @@ class SearchRun:
         try:
             step = self.env.step_now(parent.step.state, proposal.action)
         except Exception as exc:
+            self.contain(exc)
             child = self._new_child(parent, proposal, None, "")
             self.fail(child, error_text(exc))
             return child
@@ -248,11 +250,13 @@ class SearchRun:
         try:
             coro = self.env.step(parent.step.state, proposal.action)
             step = await (asyncio.wait_for(coro, self.step_timeout) if self.step_timeout else coro)
-        except TimeoutError:
+        except TimeoutError as exc:
+            self.contain(exc)
             child = self._new_child(parent, proposal, None, text)
             self.fail(child, f"environment step timed out after {self.step_timeout} s")
             return child
         except Exception as exc:
+            self.contain(exc)
             child = self._new_child(parent, proposal, None, text)
             self.fail(child, f"environment step failed: {error_text(exc)}")
             return child
@@ -269,6 +273,11 @@ class SearchRun:
         child.give_up = proposal.give_up
         self.fail(child, proposal.error or "gave up on this branch")
         return child
+
+    def contain(self, exc: BaseException) -> None:
+        """Called where a node error is caught: in strict mode it is raised instead."""
+        if self.strict:
+            raise exc
 
     def fail(self, node: Node, error: str) -> None:
         node.status = Status.FAILED
@@ -313,6 +322,7 @@ class SearchRun:
                 except SearchStop:
                     raise
                 except Exception as exc:
+                    self.contain(exc)
                     self.fail(node, f"evaluator failed: {error_text(exc)}")
                     return 0.0
                 value = min(1.0, max(0.0, value))
@@ -339,6 +349,7 @@ class SearchRun:
             except SearchStop:
                 raise
             except Exception as exc:
+                self.contain(exc)
                 self.record({"type": "error", "node": node.id, "where": "reflector", "error": error_text(exc)})
                 return ""
             if self.trace is not None:

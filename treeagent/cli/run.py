@@ -11,9 +11,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, llm_errors, parse_budget, search_progress, user_errors
+from treeagent.agents.base import SearchStop
+from treeagent.cli.common import (
+    UserError,
+    console,
+    err_console,
+    fail,
+    llm_errors,
+    parse_budget,
+    search_progress,
+    user_errors,
+)
 from treeagent.registry import BUILTINS, EnvSpecError, make
 from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
+from treeagent.search.faults import error_text
 
 POLICIES = ("uniform", "llm")
 EVALUATORS = ("auto", "rollout", "reward", "llm")
@@ -59,6 +70,9 @@ def run(
         Path | None, typer.Option(help="write the trace here (JSONL); view it with `treeagent show`")
     ] = None,
     resume: Annotated[bool, typer.Option(help="resume the search recorded in --trace")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="raise the first node error with its traceback (debug an environment or policy)")
+    ] = False,
     base_url: Annotated[
         str | None,
         typer.Option(help="OpenAI-compatible endpoint(s), comma-separated; default: start the embedded model"),
@@ -74,23 +88,31 @@ def run(
     budget_fields = parse_budget(budget)
     knobs = _parse_knobs(knob)
     environment, the_task = make(env, task, task_json)
-    result = asyncio.run(
-        _search(
-            environment,
-            the_task,
-            controller,
-            policy,
-            evaluator,
-            Budget(**budget_fields),
-            knobs,
-            concurrency,
-            seed,
-            trace,
-            resume,
-            base_url,
-        )
+    search = _search(
+        environment,
+        the_task,
+        controller,
+        policy,
+        evaluator,
+        Budget(**budget_fields),
+        knobs,
+        concurrency,
+        seed,
+        trace,
+        resume,
+        base_url,
+        strict,
     )
+    try:
+        result = asyncio.run(search)
+    except Exception as exc:
+        if not strict or isinstance(exc, (UserError, SearchStop, EnvSpecError, TraceError, *llm_errors())):
+            raise
+        err_console.print_exception(max_frames=6)
+        fail(f"--strict: a node failed: {error_text(exc)}", code=1)
     _report(result)
+    if result.failure is not None:
+        raise typer.Exit(1)
 
 
 async def _search(
@@ -106,6 +128,7 @@ async def _search(
     trace: Path | None,
     resume: bool,
     base_url: str | None,
+    strict: bool = False,
 ) -> SearchResult:
     async with _agents(policy_name, evaluator_name, base_url) as (policy, evaluator):
         cls = CONTROLLERS[controller_name]
@@ -120,6 +143,7 @@ async def _search(
                 seed=seed,
                 trace=trace,
                 resume=resume,
+                strict=strict,
                 **knobs,
             )
         except TypeError as exc:
@@ -185,6 +209,8 @@ def _report(result: SearchResult) -> None:
         f"{s.llm_calls} LLM calls, {s.tokens} tokens, {s.wall_seconds:.2f} s",
     )
     table.add_row("tree", f"{len(result.tree)} nodes, {s.failed_nodes} failed")
+    if result.failure is not None:
+        table.add_row("[red]why[/]", f"every node failed the same way: {result.failure}")
     if result.trace_path is not None:
         table.add_row("trace", f"{result.trace_path}  (treeagent show {result.trace_path})")
     console.print(table)
