@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Any, ClassVar
 
 from treeagent.agents.base import Evaluator, Policy, Reflector
@@ -13,7 +12,7 @@ from treeagent.search.budget import Budget, Meter
 from treeagent.search.node import Node
 from treeagent.search.result import SearchResult
 from treeagent.search.run import SearchRun
-from treeagent.search.trace import ResumeCache, TraceWriter, run_record
+from treeagent.search.trace import ResumeCache, TraceWriter, check_trace_path, run_record
 
 
 class Controller(ABC):
@@ -60,7 +59,7 @@ class Controller(ABC):
         self.concurrency = concurrency
         self.seed = seed
         self.max_depth = max_depth
-        self.trace_path = Path(trace) if trace is not None else None
+        self.trace_path = check_trace_path(trace) if trace is not None else None
         self.resume = resume
         self.step_timeout = step_timeout
         self.strict = strict

@@ -35,7 +35,7 @@ class TraceWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = check_trace_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(self.path)
         self._file: IO[str] | None = self.path.open("a", encoding="utf-8")
@@ -53,6 +53,34 @@ class TraceWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def check_trace_path(path: str | os.PathLike[str]) -> Path:
+    """`path` if a trace may be written there: a new file, an empty one, or a trace (a resumed or
+    repeated search appends a run). A directory, or a file that holds something else (a problem
+    set, results, any other JSONL), raises `TraceError`: appending would damage it."""
+    p = Path(path)
+    if p.is_dir():
+        raise TraceError(f"trace path {p} is a directory; give a file in it, e.g. {p / 'run.trace.jsonl'}")
+    if not p.exists():
+        return p
+    try:
+        with p.open(encoding="utf-8", errors="replace") as fh:
+            first = next((line for line in fh if line.strip()), "")
+    except OSError as exc:
+        raise TraceError(f"cannot use {p} as a trace: {exc}") from None
+    if not first:
+        return p
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        record = None
+    if not isinstance(record, dict) or record.get("type") != "run":
+        raise TraceError(
+            f"{p} exists and is not a treeagent trace (its first line is not a run record); "
+            "writing the trace there would append to it: choose another trace path"
+        )
+    return p
 
 
 def _json_default(value: Any) -> Any:

@@ -25,6 +25,7 @@ from treeagent.cli.common import (
 from treeagent.registry import BUILTINS, EnvSpecError, make
 from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
 from treeagent.search.faults import error_text
+from treeagent.search.trace import check_trace_path
 
 POLICIES = ("uniform", "llm")
 EVALUATORS = ("auto", "rollout", "reward", "llm")
@@ -86,6 +87,8 @@ def run(
     if evaluator not in EVALUATORS:
         raise UserError(f"unknown evaluator {evaluator!r}; choose one of: {', '.join(EVALUATORS)}")
     budget_fields = parse_budget(budget)
+    if trace is not None:
+        check_trace_path(trace)  # before any model is started
     knobs = _parse_knobs(knob)
     environment, the_task = make(env, task, task_json)
     search = _search(
