@@ -231,6 +231,15 @@ def varying_budget(config: CompareConfig) -> str | None:
     return None
 
 
+def can_plot() -> bool:
+    """Whether matplotlib (the `integrations` extra) is there to draw the plot."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def plot(config: CompareConfig, summary: Sequence[SummaryRow], path: str | os.PathLike[str]) -> Path:
     """Success rate against budget, one line per controller, as a PNG (no display needed)."""
     from matplotlib.figure import Figure
