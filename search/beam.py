@@ -16,9 +16,9 @@ from treeagent.search.run import SearchRun
 
 class Beam(Controller):
     name = "beam"
+    default_max_depth = 10
 
     def __init__(self, *args: Any, width: int = 5, expansions_per_beam: int = 5, **kwargs: Any) -> None:
-        kwargs.setdefault("max_depth", 10)
         super().__init__(*args, **kwargs)
         if width < 1:
             raise ValueError(f"width must be at least 1, got {width}")

@@ -19,9 +19,9 @@ from treeagent.search.run import SearchRun
 
 class BestFirst(Controller):
     name = "best_first"
+    default_max_depth = 5
 
     def __init__(self, *args: Any, branching: int = 5, stop_value: float = 1.0, **kwargs: Any) -> None:
-        kwargs.setdefault("max_depth", 5)
         super().__init__(*args, **kwargs)
         if branching < 1:
             raise ValueError(f"branching must be at least 1, got {branching}")

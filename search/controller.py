@@ -26,6 +26,8 @@ class Controller(ABC):
     """
 
     name: ClassVar[str] = "controller"
+    #: `max_depth` when none is given
+    default_max_depth: ClassVar[int] = 20
 
     def __init__(
         self,
@@ -36,7 +38,7 @@ class Controller(ABC):
         budget: Budget | dict[str, Any] | None = None,
         concurrency: int = 1,
         seed: int = 0,
-        max_depth: int = 20,
+        max_depth: int | None = None,
         trace: str | os.PathLike[str] | None = None,
         resume: bool = False,
         step_timeout: float | None = None,
@@ -48,6 +50,8 @@ class Controller(ABC):
             raise TypeError(f"evaluator must have an async value(view) method; got {type(evaluator).__name__}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if max_depth is None:
+            max_depth = self.default_max_depth
         if max_depth < 1:
             raise ValueError(f"max_depth must be at least 1, got {max_depth}")
         if resume and trace is None:

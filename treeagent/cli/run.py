@@ -25,6 +25,7 @@ from treeagent.cli.common import (
 from treeagent.registry import BUILTINS, EnvSpecError, make
 from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
 from treeagent.search.faults import error_text
+from treeagent.search.knobs import KnobError, check_knobs, describe_knobs
 from treeagent.search.trace import check_trace_path
 
 POLICIES = ("uniform", "llm")
@@ -48,6 +49,11 @@ def _parse_knobs(items: list[str] | None) -> dict[str, Any]:
             value = raw.lower() == "true"
         knobs[key.strip().replace("-", "_")] = value
     return knobs
+
+
+KNOBS_HELP = "Controller knobs (--set KNOB=VALUE), with their types and defaults:\n\n" + "\n\n".join(
+    f"{name}: {describe_knobs(cls)}" for name, cls in CONTROLLERS.items()
+)
 
 
 @user_errors(EnvSpecError, TraceError, ValueError, *llm_errors())
@@ -89,7 +95,10 @@ def run(
     budget_fields = parse_budget(budget)
     if trace is not None:
         check_trace_path(trace)  # before any model is started
-    knobs = _parse_knobs(knob)
+    try:
+        knobs = check_knobs(CONTROLLERS[controller], _parse_knobs(knob))
+    except KnobError as exc:
+        raise UserError(f"bad --set: {exc}") from None
     environment, the_task = make(env, task, task_json)
     search = _search(
         environment,
@@ -137,20 +146,17 @@ async def _search(
         cls = CONTROLLERS[controller_name]
         if cls.name == "mcts" and not budget.is_bounded() and "simulations" not in knobs:
             budget = Budget(max_expansions=100)
-        try:
-            controller: Controller = cls(
-                policy,
-                evaluator,
-                budget=budget,
-                concurrency=concurrency,
-                seed=seed,
-                trace=trace,
-                resume=resume,
-                strict=strict,
-                **knobs,
-            )
-        except TypeError as exc:
-            raise UserError(f"bad --set for {controller_name}: {exc}") from None
+        controller: Controller = cls(
+            policy,
+            evaluator,
+            budget=budget,
+            concurrency=concurrency,
+            seed=seed,
+            trace=trace,
+            resume=resume,
+            strict=strict,
+            **knobs,
+        )
         try:
             return await _with_progress(controller, env, task)
         finally:
