@@ -34,6 +34,7 @@ from treeagent.agents.base import BudgetExhausted, Usage, UsageSink, release_cal
 from treeagent.agents.cassette import Cassette, request_key
 from treeagent.agents.endpoints import Endpoint, EndpointPool
 from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm_failures import given_up, is_transient, refused
 from treeagent.agents.llm_types import (
     Choice,
     Completion,
@@ -67,28 +68,9 @@ __all__ = [
     "schema_format",
 ]
 
-_TRANSIENT = (
-    openai.APIConnectionError,
-    openai.APITimeoutError,
-    openai.RateLimitError,
-    openai.InternalServerError,
-)
-#: HTTP statuses that mean the client's configuration is wrong, and what to check
-_SETUP_HINTS = {
-    401: "Check the API key (TREEAGENT_API_KEY).",
-    403: "Check the API key (TREEAGENT_API_KEY).",
-    404: "Check the model name (TREEAGENT_MODEL; BASE_URL/models lists the served ones) and the base URL.",
-}
-_CONTEXT_MARKERS = ("maximum context length", "max_model_len", "context length", "too long")
 #: the most characters of one prompt message kept in a trace record (the middle is cut); the
 #: viewer shows prompts, and a long-context model's prompts would otherwise swell every trace.
 PROMPT_CHARS = 12_000
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, _TRANSIENT):
-        return True
-    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
 class LLMClient:
@@ -358,7 +340,7 @@ class LLMClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts) | stop_after_delay(self.config.retry_window_s),
             wait=wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=1.0),
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(is_transient),
             reraise=True,
         )
         try:
@@ -371,36 +353,21 @@ class LLMClient:
                         with pool.use(endpoint):
                             try:
                                 result = await call(endpoint)
-                            except openai.BadRequestError as exc:
-                                raise _bad_request(exc) from exc
                             except openai.APIStatusError as exc:
-                                if _is_transient(exc):
+                                if is_transient(exc):
                                     if not isinstance(exc, openai.RateLimitError):
                                         pool.mark_failed(endpoint, f"HTTP {exc.status_code}")
                                     raise
-                                if exc.status_code in _SETUP_HINTS:
-                                    raise LLMSetupError(
-                                        f"{endpoint.base_url} refused the {what} (HTTP {exc.status_code}): "
-                                        f"{_reason(exc)} {_SETUP_HINTS[exc.status_code]}"
-                                    ) from exc
-                                raise LLMRequestError(f"{what}: HTTP {exc.status_code}: {exc.message}") from exc
+                                raise refused(exc, what, endpoint.base_url) from exc
                             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                                 pool.mark_failed(endpoint, type(exc).__name__)
                                 raise
                         pool.mark_ok(endpoint)
                         return result
         except (openai.APIError, openai.APIConnectionError) as exc:
-            if not _is_transient(exc):
+            if not is_transient(exc):
                 raise
-            if isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError):
-                raise LLMUnreachableError(
-                    f"{what} failed after retries: nothing answers at {pool.describe()}. "
-                    "Is the base URL right, and the server running (`treeagent serve`)?"
-                ) from exc
-            raise LLMUnavailableError(
-                f"{what} failed after retries ({type(exc).__name__}: {exc}); endpoints: {pool.describe()}. "
-                "Is the server running (`treeagent serve`)? A vLLM engine that died answers 500s: see its log."
-            ) from exc
+            raise given_up(exc, what, pool.describe()) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -415,18 +382,3 @@ def capped_messages(messages: Sequence[Message], limit: int = PROMPT_CHARS) -> l
             message = {**message, "content": f"{content[:half]}\n[... {cut} characters cut ...]\n{content[-half:]}"}
         out.append(message)
     return out
-
-
-def _reason(exc: openai.APIStatusError) -> str:
-    """The server's own words for a refusal, without the client's "Error code: N - " wrapping."""
-    body = exc.body
-    message = body.get("message") if isinstance(body, dict) else None
-    text = str(message or exc.message).strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _bad_request(exc: openai.BadRequestError) -> LLMError:
-    message = str(exc.message)
-    if any(marker in message.lower() for marker in _CONTEXT_MARKERS):
-        return ContextLengthError(f"prompt too long for the model's context: {message}")
-    return LLMRequestError(f"the server rejected the request: {message}")

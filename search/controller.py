@@ -135,7 +135,8 @@ class Controller(ABC):
                 trace_path=self.trace_path,
             )
             if writer is not None:
-                run.replay_unclaimed_calls()
+                if cache is not None:
+                    cache.write_unclaimed(writer)
                 writer.write({"type": "end", **result.summary(), "visits": _visit_table(run)})
             return result
         finally:

@@ -371,22 +371,11 @@ class SearchRun:
         self.replay_calls(f"lesson:{node.key}", node)
         self.record({"type": "lesson", "node": node.id, "key": node.key, "text": lesson, "resumed": True})
 
-    # -- resume ------------------------------------------------------------------------------------
-    def replay_calls(self, slot: str, node: Node | None) -> None:
-        """Write again, under this run's node id, the model calls an earlier run made for a step
-        this run takes from the trace: the resumed trace then shows every reply. Not charged again:
-        the meter started with everything the earlier runs spent."""
-        if self.cache is None or self.trace is None:
-            return
-        for call in self.cache.calls.pop(slot, ()):
-            self.trace.write({**call, "node": None if node is None else node.id, "resumed": True})
-
-    def replay_unclaimed_calls(self) -> None:
-        """Earlier calls whose step this run did not reuse (a reply that came back as the search was
-        killed): still spent, so still shown, under no node."""
+    def replay_calls(self, slot: str, node: Node) -> None:
+        """The model calls an earlier run made for a step this run takes from the trace, written
+        again under this run's node id (not charged again: the meter began with what they cost)."""
         if self.cache is not None:
-            for slot in list(self.cache.calls):
-                self.replay_calls(slot, None)
+            self.cache.write_calls(self.trace, slot, node.id)
 
     def action_text(self, parent: Node, action: Any) -> str:
         try:

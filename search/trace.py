@@ -221,6 +221,19 @@ class ResumeCache:
             {k: v for k, v in record.items() if k not in ("t", "slot")}
         )
 
+    def write_calls(self, writer: TraceWriter | None, slot: str, node: int | None) -> None:
+        """Write the recorded calls of step `slot` again (marked `resumed`) for `node` of the resumed
+        run, once: the resumed trace then shows every reply it reuses."""
+        for call in self.calls.pop(slot, ()):
+            if writer is not None:
+                writer.write({**call, "node": node, "resumed": True})
+
+    def write_unclaimed(self, writer: TraceWriter | None) -> None:
+        """Earlier calls whose step the resumed run did not reuse (a reply that came back as the
+        search was killed): still spent, so still shown, under no node."""
+        for slot in list(self.calls):
+            self.write_calls(writer, slot, None)
+
     def decoded_proposals(self, key: str, env: Any) -> list[Proposal] | None:
         """The recorded proposals of expansion `key`, as `env`'s actions; None when not recorded."""
         raw = self.proposals.get(key)
