@@ -15,12 +15,13 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from treeagent.agents.base import Evaluator, NodeView, Proposal
+from treeagent.agents.base import Evaluator, NodeView, Proposal, SearchStop
 from treeagent.environments.base import Environment, Step
 
 
-class NoLegalActionsError(ValueError):
-    """A non-LLM policy was used on an environment with an open action space."""
+class NoLegalActionsError(ValueError, SearchStop):
+    """A non-LLM policy was used on an environment with an open action space: every node would fail
+    the same way, so the search stops."""
 
 
 class UniformPolicy:

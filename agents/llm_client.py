@@ -5,8 +5,12 @@ usage totals. `complete(messages, n=k)` asks for k siblings in one request (they
 and tops up with further requests when a server returns fewer choices than asked. Transient
 failures (connection errors, timeouts, 429, 5xx) are retried with exponential backoff and jitter,
 possibly on another endpoint; after the retries a clear `LLMUnavailableError` is raised, never a
-hang. Prompts over the model's context raise `ContextLengthError`. Every HTTP request is charged to
-the caller's `UsageSink` (the search's budget and trace).
+hang. Prompts over the model's context raise `ContextLengthError`.
+
+Budgets: one LLM call is one sampled completion. Given a `UsageSink`, `complete` reserves its n
+completions from the sink before anything is sent, shrinks n to what was granted, raises
+`BudgetExhausted` (sending nothing) when none was, charges each HTTP request's completions and
+tokens to the sink, and releases the grants it did not use (a failed request, a short reply).
 """
 
 from __future__ import annotations
@@ -26,18 +30,21 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from treeagent.agents.base import Usage, UsageSink
+from treeagent.agents.base import BudgetExhausted, Usage, UsageSink, release_calls, reserve_calls
 from treeagent.agents.cassette import Cassette, request_key
 from treeagent.agents.endpoints import Endpoint, EndpointPool
 from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm_failures import given_up, is_transient, refused
 from treeagent.agents.llm_types import (
     Choice,
     Completion,
     ContextLengthError,
     LLMError,
     LLMRequestError,
+    LLMSetupError,
     LLMStats,
     LLMUnavailableError,
+    LLMUnreachableError,
     Message,
     Sampling,
     parse_response,
@@ -45,35 +52,25 @@ from treeagent.agents.llm_types import (
 )
 
 __all__ = [
+    "BudgetExhausted",
     "Choice",
     "Completion",
     "ContextLengthError",
     "LLMClient",
     "LLMError",
     "LLMRequestError",
+    "LLMSetupError",
     "LLMStats",
     "LLMUnavailableError",
+    "LLMUnreachableError",
     "Message",
     "Sampling",
     "schema_format",
 ]
 
-_TRANSIENT = (
-    openai.APIConnectionError,
-    openai.APITimeoutError,
-    openai.RateLimitError,
-    openai.InternalServerError,
-)
-_CONTEXT_MARKERS = ("maximum context length", "max_model_len", "context length", "too long")
 #: the most characters of one prompt message kept in a trace record (the middle is cut); the
 #: viewer shows prompts, and a long-context model's prompts would otherwise swell every trace.
 PROMPT_CHARS = 12_000
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, _TRANSIENT):
-        return True
-    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
 class LLMClient:
@@ -158,12 +155,47 @@ class LLMClient:
         start of the assistant's reply: the model continues it (vLLM's `continue_final_message`),
         and the choices hold only the continuation. Repeated prefixes hit the engine's prefix cache,
         which is what makes token-level search affordable.
+
+        With a `sink`, n is first reserved from it: fewer replies come back when fewer calls were
+        granted, and `BudgetExhausted` is raised (nothing sent) when none was.
         """
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        sampling = sampling or self.default_sampling
+        granted = reserve_calls(sink, n)
+        if granted == 0:
+            raise BudgetExhausted(f"no LLM call left in the budget for this {tag or 'request'}; nothing was sent")
+        made = [0]
+        try:
+            return await self._complete(
+                messages,
+                granted,
+                sampling or self.default_sampling,
+                schema,
+                sink,
+                tag,
+                tools,
+                tool_choice,
+                made,
+                prefill,
+            )
+        finally:
+            release_calls(sink, granted - made[0])
+
+    async def _complete(
+        self,
+        messages: Sequence[Message],
+        n: int,
+        sampling: Sampling,
+        schema: type[BaseModel] | dict[str, Any] | None,
+        sink: UsageSink | None,
+        tag: str,
+        tools: Sequence[dict[str, Any]] | None,
+        tool_choice: str | dict[str, Any] | None,
+        made: list[int],
+        prefill: str | None = None,
+    ) -> Completion:
         choices: list[Choice] = []
-        total = Usage()
+        total = Usage(completions=0)
         requests = 0
         empty_rounds = 0
         while len(choices) < n and empty_rounds < 3:
@@ -173,7 +205,9 @@ class LLMClient:
             cap = self.config.max_n_per_request or self._learned_cap or remaining
             sizes = [min(cap, remaining - start) for start in range(0, remaining, cap)]
             offsets = [len(choices) + sum(sizes[:i]) for i in range(len(sizes))]
-            results = await asyncio.gather(
+            # every part settles before an error is raised, so the grants released after it are
+            # grants no request still in flight will charge
+            outcomes = await asyncio.gather(
                 *(
                     self._request(
                         messages,
@@ -185,11 +219,18 @@ class LLMClient:
                         tag,
                         tools,
                         tool_choice,
+                        made,
                         prefill,
                     )
                     for size, offset in zip(sizes, offsets, strict=True)
-                )
+                ),
+                return_exceptions=True,
             )
+            results: list[tuple[list[Choice], Usage]] = []
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                results.append(outcome)
             got_any = False
             for size, (got, usage) in zip(sizes, results, strict=True):
                 if requests:
@@ -203,6 +244,7 @@ class LLMClient:
                 total.completion_tokens += usage.completion_tokens
                 total.cached_tokens += usage.cached_tokens
                 total.latency_s += usage.latency_s
+                total.completions += usage.completions
             empty_rounds = 0 if got_any else empty_rounds + 1
         return Completion(choices=choices, usage=total, requests=requests)
 
@@ -217,6 +259,7 @@ class LLMClient:
         tag: str,
         tools: Sequence[dict[str, Any]] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        made: list[int] | None = None,
         prefill: str | None = None,
     ) -> tuple[list[Choice], Usage]:
         params: dict[str, Any] = {
@@ -259,6 +302,9 @@ class LLMClient:
                 await self.cassette.record(key, {k: v for k, v in params.items() if k != "model"}, raw)
         latency = time.perf_counter() - started
         choices, usage = parse_response(raw, latency)
+        usage.completions = len(choices)
+        if made is not None:
+            made[0] += len(choices)
         self._account(usage, replayed, tag)
         if sink is not None:
             record: dict[str, Any] = {
@@ -312,7 +358,7 @@ class LLMClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts) | stop_after_delay(self.config.retry_window_s),
             wait=wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=1.0),
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(is_transient),
             reraise=True,
         )
         try:
@@ -325,26 +371,21 @@ class LLMClient:
                         with pool.use(endpoint):
                             try:
                                 result = await call(endpoint)
-                            except openai.BadRequestError as exc:
-                                raise _bad_request(exc) from exc
                             except openai.APIStatusError as exc:
-                                if _is_transient(exc):
+                                if is_transient(exc):
                                     if not isinstance(exc, openai.RateLimitError):
                                         pool.mark_failed(endpoint, f"HTTP {exc.status_code}")
                                     raise
-                                raise LLMRequestError(f"{what}: HTTP {exc.status_code}: {exc.message}") from exc
+                                raise refused(exc, what, endpoint.base_url) from exc
                             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                                 pool.mark_failed(endpoint, type(exc).__name__)
                                 raise
                         pool.mark_ok(endpoint)
                         return result
         except (openai.APIError, openai.APIConnectionError) as exc:
-            if not _is_transient(exc):
+            if not is_transient(exc):
                 raise
-            raise LLMUnavailableError(
-                f"{what} failed after retries ({type(exc).__name__}: {exc}); endpoints: {pool.describe()}. "
-                "Is the server running (`treeagent serve`)? A vLLM engine that died answers 500s: see its log."
-            ) from exc
+            raise given_up(exc, what, pool.describe()) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -359,10 +400,3 @@ def capped_messages(messages: Sequence[Message], limit: int = PROMPT_CHARS) -> l
             message = {**message, "content": f"{content[:half]}\n[... {cut} characters cut ...]\n{content[-half:]}"}
         out.append(message)
     return out
-
-
-def _bad_request(exc: openai.BadRequestError) -> LLMError:
-    message = str(exc.message)
-    if any(marker in message.lower() for marker in _CONTEXT_MARKERS):
-        return ContextLengthError(f"prompt too long for the model's context: {message}")
-    return LLMRequestError(f"the server rejected the request: {message}")

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from treeagent.agents.base import Usage
+from treeagent.agents.base import SearchStop, Usage
 
 Message = dict[str, Any]
 
@@ -29,6 +29,16 @@ class ContextLengthError(LLMError):
 
 class LLMRequestError(LLMError):
     """The server rejected the request (4xx other than 429): a bug in the request, not a transient."""
+
+
+class LLMSetupError(LLMRequestError, SearchStop):
+    """The endpoint refused the client's configuration (an unknown model: 404; refused credentials:
+    401/403). Every request would fail the same way, so a search stops at the first."""
+
+
+class LLMUnreachableError(LLMUnavailableError, SearchStop):
+    """Nothing accepted a connection at the endpoints, through every retry: a wrong URL or a server
+    that is down. A search stops at the first (a timeout under load is no such error)."""
 
 
 class Sampling(BaseModel):

@@ -60,7 +60,7 @@ class AdaptiveSearch(Controller):
     exploration: P-UCB's constant in the token tree (PG-TD uses 4).
     width, min_prior: the token tree's branching (see `TokenTree`).
     temperature: the `sample` arm's sampling temperature.
-    max_stalls: stop after this many failed pulls in a row (a dead server, a spent allowance).
+    max_stalls: stop after this many failed pulls in a row (a dead server, replies with no code).
     """
 
     name = "adaptive"

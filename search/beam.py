@@ -16,9 +16,9 @@ from treeagent.search.run import SearchRun
 
 class Beam(Controller):
     name = "beam"
+    default_max_depth = 10
 
     def __init__(self, *args: Any, width: int = 5, expansions_per_beam: int = 5, **kwargs: Any) -> None:
-        kwargs.setdefault("max_depth", 10)
         super().__init__(*args, **kwargs)
         if width < 1:
             raise ValueError(f"width must be at least 1, got {width}")
@@ -31,8 +31,7 @@ class Beam(Controller):
         return {**super().config(), "width": self.width, "expansions_per_beam": self.expansions_per_beam}
 
     async def search(self, run: SearchRun) -> None:
-        beams = [run.tree.root]
-        await run.evaluate(run.tree.root)
+        beams = [run.tree.root]  # not evaluated: a value would rank nothing here
         for _ in range(self.max_depth):
             candidates: list[Node] = []
             for start in range(0, len(beams), self.concurrency):

@@ -19,9 +19,9 @@ from treeagent.search.run import SearchRun
 
 class BestFirst(Controller):
     name = "best_first"
+    default_max_depth = 5
 
     def __init__(self, *args: Any, branching: int = 5, stop_value: float = 1.0, **kwargs: Any) -> None:
-        kwargs.setdefault("max_depth", 5)
         super().__init__(*args, **kwargs)
         if branching < 1:
             raise ValueError(f"branching must be at least 1, got {branching}")
@@ -36,7 +36,8 @@ class BestFirst(Controller):
     async def search(self, run: SearchRun) -> None:
         frontier: list[tuple[float, int, Node]] = []
         root = run.tree.root
-        heapq.heappush(frontier, (-(await run.evaluate(root)), root.id, root))
+        # the root is the whole frontier: its value would order nothing, so no evaluator call is spent on it
+        heapq.heappush(frontier, (0.0, root.id, root))
         while frontier and run.solution is None and not run.meter.exhausted():
             batch: list[Node] = []
             while frontier and len(batch) < self.concurrency:

@@ -2,8 +2,11 @@
 
 `Budget` is the user-facing config (validated); `Meter` is the counter the controller checks
 before each expansion. Expansions and environment steps are reserved before they start, so a
-search stops exactly at those limits even with concurrent expansions. LLM calls, tokens and wall
-time are checked before each expansion (a call already under way finishes and is counted).
+search stops exactly at those limits even with concurrent expansions. LLM calls (one call = one
+sampled completion) are reserved before each request is sent (`Meter.reserve`), by policies,
+evaluators and reflectors alike, so no search spends more calls than its budget. Tokens and wall
+time are checked before each expansion and before each reservation (a request already under way
+finishes and is counted).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ class Stats:
     replayed_expansions: int = 0
     evaluations: int = 0
     env_steps: int = 0
+    #: sampled completions (a request with n=4 is 4 calls)
     llm_calls: int = 0
+    llm_requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
@@ -62,7 +67,7 @@ class Stats:
 class Meter:
     """Counts spending against a `Budget`; also the `UsageSink` that LLM clients charge."""
 
-    __slots__ = ("_record_llm", "budget", "started", "stats", "stop_reason")
+    __slots__ = ("_record_llm", "budget", "held", "started", "stats", "stop_reason")
 
     def __init__(self, budget: Budget, record_llm: Any = None) -> None:
         self.budget = budget
@@ -70,6 +75,8 @@ class Meter:
         self.started = time.monotonic()
         self.stop_reason: str | None = None
         self._record_llm = record_llm
+        #: completions granted by `reserve` and not yet charged or released
+        self.held = 0
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -106,15 +113,55 @@ class Meter:
         self.stats.env_steps += 1
         return True
 
-    def charge_llm(self, usage: Usage, record: dict[str, Any] | None = None) -> None:
+    def calls_left(self) -> int | None:
+        """LLM calls that may still be granted (None: no limit)."""
+        limit = self.budget.max_llm_calls
+        return None if limit is None else max(0, limit - self.stats.llm_calls - self.held)
+
+    def reserve(self, n: int) -> int:
+        """Grant up to n LLM calls before a request is sent; 0 when the budget has none left (or its
+        tokens are spent). The grant counts toward the ceiling until charged or released."""
+        if n <= 0:
+            return 0
+        b, s = self.budget, self.stats
+        if b.max_tokens is not None and s.tokens >= b.max_tokens:
+            self.stop_reason = self.stop_reason or "max_tokens"
+            return 0
+        left = self.calls_left()
+        got = n if left is None else min(n, left)
+        if got == 0 and b.max_llm_calls is not None and s.llm_calls >= b.max_llm_calls:
+            self.stop_reason = self.stop_reason or "max_llm_calls"
+        self.held += got
+        return got
+
+    def release(self, n: int) -> None:
+        """Give back granted calls that were not made."""
+        self.held = max(0, self.held - max(0, n))
+
+    def preload(self, spent: Stats) -> None:
+        """Count what earlier runs of a resumed search spent (their calls are part of this budget)."""
         s = self.stats
-        s.llm_calls += 1
+        s.llm_calls += spent.llm_calls
+        s.llm_requests += spent.llm_requests
+        s.prompt_tokens += spent.prompt_tokens
+        s.completion_tokens += spent.completion_tokens
+        s.cached_tokens += spent.cached_tokens
+        s.llm_seconds += spent.llm_seconds
+
+    def charge_llm(self, usage: Usage, record: dict[str, Any] | None = None) -> None:
+        """Record one request: `usage.completions` calls and its tokens (settling its grant)."""
+        s = self.stats
+        calls = max(0, usage.completions)
+        s.llm_calls += calls
+        s.llm_requests += 1
+        self.held = max(0, self.held - calls)
         s.prompt_tokens += usage.prompt_tokens
         s.completion_tokens += usage.completion_tokens
         s.cached_tokens += usage.cached_tokens
         s.llm_seconds += usage.latency_s
         if self._record_llm is not None:
             rec = {
+                "returned": calls,
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": usage.completion_tokens,
                 "cached_tokens": usage.cached_tokens,
@@ -130,14 +177,25 @@ class Meter:
 
 
 class NodeCharge:
-    """The meter as one node's agents see it: calls are charged to the search, and their trace
-    records name the node they were made for (the viewer shows each node's calls)."""
+    """The meter as one node's agents see it: calls are reserved from and charged to the search,
+    and their trace records name the node they were made for (the viewer shows each node's calls)
+    and the step they served (`slot`: the expansion, value or lesson a resumed search reuses)."""
 
-    __slots__ = ("meter", "node")
+    __slots__ = ("meter", "node", "slot")
 
-    def __init__(self, meter: Meter, node: int) -> None:
+    def __init__(self, meter: Meter, node: int, slot: str = "") -> None:
         self.meter = meter
         self.node = node
+        self.slot = slot
+
+    def reserve(self, n: int) -> int:
+        return self.meter.reserve(n)
+
+    def release(self, n: int) -> None:
+        self.meter.release(n)
 
     def charge_llm(self, usage: Usage, record: dict[str, Any] | None = None) -> None:
-        self.meter.charge_llm(usage, {**(record or {}), "node": self.node})
+        extra: dict[str, Any] = {"node": self.node}
+        if self.slot:
+            extra["slot"] = self.slot
+        self.meter.charge_llm(usage, {**(record or {}), **extra})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from pathlib import Path
 from typing import Any, ClassVar
 
 from treeagent.agents.base import Evaluator, Policy, Reflector
@@ -13,7 +12,7 @@ from treeagent.search.budget import Budget, Meter
 from treeagent.search.node import Node
 from treeagent.search.result import SearchResult
 from treeagent.search.run import SearchRun
-from treeagent.search.trace import ResumeCache, TraceWriter, run_record
+from treeagent.search.trace import ResumeCache, TraceWriter, check_trace_path, run_record
 
 
 class Controller(ABC):
@@ -22,9 +21,13 @@ class Controller(ABC):
     Every controller takes a policy (proposes actions), an optional evaluator (scores nodes; by
     default the environment's reward), a budget, a concurrency limit (expansions and evaluations
     under way at once), a seed, and optionally a trace file to write (and resume from).
+    `strict=True` raises the first error of a policy, environment step, evaluator or reflector
+    instead of failing that node and going on (for debugging a new environment or policy).
     """
 
     name: ClassVar[str] = "controller"
+    #: `max_depth` when none is given
+    default_max_depth: ClassVar[int] = 20
 
     def __init__(
         self,
@@ -35,10 +38,11 @@ class Controller(ABC):
         budget: Budget | dict[str, Any] | None = None,
         concurrency: int = 1,
         seed: int = 0,
-        max_depth: int = 20,
+        max_depth: int | None = None,
         trace: str | os.PathLike[str] | None = None,
         resume: bool = False,
         step_timeout: float | None = None,
+        strict: bool = False,
     ) -> None:
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must have an async propose(view, k) method; got {type(policy).__name__}")
@@ -46,6 +50,8 @@ class Controller(ABC):
             raise TypeError(f"evaluator must have an async value(view) method; got {type(evaluator).__name__}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if max_depth is None:
+            max_depth = self.default_max_depth
         if max_depth < 1:
             raise ValueError(f"max_depth must be at least 1, got {max_depth}")
         if resume and trace is None:
@@ -57,9 +63,10 @@ class Controller(ABC):
         self.concurrency = concurrency
         self.seed = seed
         self.max_depth = max_depth
-        self.trace_path = Path(trace) if trace is not None else None
+        self.trace_path = check_trace_path(trace) if trace is not None else None
         self.resume = resume
         self.step_timeout = step_timeout
+        self.strict = strict
         #: the run under way (or the last one), for progress displays that poll its meter
         self.active: SearchRun | None = None
 
@@ -80,6 +87,8 @@ class Controller(ABC):
         cache = ResumeCache.load(self.trace_path, self.name, task.id) if self.resume and self.trace_path else None
         writer = TraceWriter(self.trace_path) if self.trace_path is not None else None
         meter = Meter(self.budget, writer_llm(writer))
+        if cache is not None:
+            meter.preload(cache.spent)  # calls made before an interrupt count toward this budget
         try:
             if writer is not None:
                 writer.write(
@@ -105,6 +114,7 @@ class Controller(ABC):
                 trace=writer,
                 cache=cache,
                 step_timeout=self.step_timeout,
+                strict=self.strict,
             )
             self.active = run
             if not root_step.terminal:
@@ -125,6 +135,8 @@ class Controller(ABC):
                 trace_path=self.trace_path,
             )
             if writer is not None:
+                if cache is not None:
+                    cache.write_unclaimed(writer)
                 writer.write({"type": "end", **result.summary(), "visits": _visit_table(run)})
             return result
         finally:

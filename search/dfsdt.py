@@ -22,6 +22,7 @@ _STOP = 1 << 30  # solved or out of budget: unwind everything
 
 class DFSDT(Controller):
     name = "dfsdt"
+    default_max_depth = 12
 
     def __init__(
         self,
@@ -31,7 +32,6 @@ class DFSDT(Controller):
         prune_below: float | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("max_depth", 12)
         super().__init__(*args, **kwargs)
         if width < 1:
             raise ValueError(f"width (children tried per node) must be at least 1, got {width}")

@@ -35,6 +35,7 @@ _STALL_LIMIT = 10_000  # simulations in a row that expand nothing: the reachable
 
 class MCTS(Controller):
     name = "mcts"
+    default_max_depth = 100
 
     def __init__(
         self,
@@ -48,7 +49,6 @@ class MCTS(Controller):
         fpu: float = 0.5,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("max_depth", 100)
         super().__init__(*args, **kwargs)
         if simulations is not None and simulations < 1:
             raise ValueError(f"simulations must be at least 1, got {simulations}")

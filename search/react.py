@@ -16,9 +16,9 @@ from treeagent.search.run import SearchRun
 
 class ReActChain(Controller):
     name = "react"
+    default_max_depth = 30
 
     def __init__(self, *args: Any, restarts: int = 10, retries: int = 3, **kwargs: Any) -> None:
-        kwargs.setdefault("max_depth", 30)
         super().__init__(*args, **kwargs)
         if restarts < 0 or retries < 0:
             raise ValueError(f"restarts and retries must be >= 0, got {restarts}, {retries}")

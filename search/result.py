@@ -47,6 +47,19 @@ class SearchResult:
             return node.value
         return node.mean_value
 
+    @property
+    def failure(self) -> str | None:
+        """The one error every node of the search failed with (a bug in the environment or the
+        policy, usually), or None when some node worked or the errors differ."""
+        if self.solved:
+            return None
+        root = self.tree.root
+        grown = [n for n in self.tree if n is not root]
+        if not root.failed and (not grown or any(not n.failed for n in grown)):
+            return None
+        errors = {n.error for n in self.tree if n.failed}
+        return next(iter(errors)) if len(errors) == 1 else None
+
     def summary(self) -> dict[str, Any]:
         """A JSON-ready digest (the `end` record of the trace)."""
         return {

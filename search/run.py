@@ -3,7 +3,12 @@
 `SearchRun` expands nodes (policy -> environment steps -> children), evaluates them, charges the
 budget, writes the trace and answers from the resume cache. Faults are contained here: a policy,
 environment or evaluator that raises marks that node failed (the error is kept) and the search
-goes on. Controllers (best-first, DFSDT, MCTS, beam) only decide *which* node to work on next.
+goes on, except for a `SearchStop` (a misconfigured model endpoint), which ends the search. A
+request the LLM budget refuses (`BudgetExhausted`) is no fault: the expansion does not
+happen, a value falls back to the environment's reward, a reflection is skipped. On resume, the
+model calls recorded for each replayed step are written again under the new node ids, so the
+trace of the resumed run shows every reply. Controllers (best-first, DFSDT, MCTS, beam) only
+decide *which* node to work on next.
 """
 
 from __future__ import annotations
@@ -13,18 +18,23 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from treeagent.agents.base import Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep
+from treeagent.agents.base import (
+    BudgetExhausted,
+    Evaluator,
+    NodeView,
+    Policy,
+    Proposal,
+    Reflector,
+    SearchStop,
+    TrajectoryStep,
+)
 from treeagent.environments.base import Environment, Step, Task
 from treeagent.search.budget import Meter, NodeCharge
+from treeagent.search.faults import error_text
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
-from treeagent.search.trace import OBSERVATION_CHARS, ResumeCache, TraceWriter
+from treeagent.search.trace import ResumeCache, TraceWriter, encode_proposal, node_record
 
 _SEED_MIX = 0x9E3779B1
-
-
-def error_text(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class SearchRun:
@@ -44,8 +54,11 @@ class SearchRun:
         trace: TraceWriter | None,
         cache: ResumeCache | None,
         step_timeout: float | None,
+        strict: bool = False,
     ) -> None:
         self.env = env
+        #: raise the first node error instead of failing that node (a debugging mode)
+        self.strict = strict
         self.task = task
         self.policy = policy
         self.evaluator = evaluator
@@ -75,7 +88,8 @@ class SearchRun:
         self.record_node(self.tree.root)
 
     # -- views -----------------------------------------------------------------------------------
-    def view(self, node: Node, tried: Sequence[Any] = ()) -> NodeView:
+    def view(self, node: Node, tried: Sequence[Any] = (), slot: str = "") -> NodeView:
+        """What the agents see of `node`; `slot` names the step their calls serve in the trace."""
         assert node.step is not None
         ordinal = self._expansions_at.get(node.id, 0)
         return NodeView(
@@ -87,8 +101,9 @@ class SearchRun:
             mover=node.mover,
             tried=tried,
             lessons=tuple(self.lessons),
-            usage=self.meter if self.trace is None else NodeCharge(self.meter, node.id),
+            usage=self.meter if self.trace is None else NodeCharge(self.meter, node.id, slot),
             seed=(self.seed * _SEED_MIX + node.id * 1_000_003 + ordinal) & 0x7FFFFFFF,
+            reflect_source=None if self.reflector is None else lambda: self.reflect(node),
         )
 
     def trajectory(self, node: Node) -> list[TrajectoryStep]:
@@ -121,24 +136,29 @@ class SearchRun:
         ordinal = self._expansions_at.get(node.id, 0)
         self._expansions_at[node.id] = ordinal + 1
         cache_key = f"{node.key}#{ordinal}" if self.keyed else ""
-        proposals = self._cached_proposals(cache_key)
+        proposals = self.cache.decoded_proposals(cache_key, self.env) if self.cache is not None else None
+        replayed = proposals is not None
         if proposals is None:
             try:
-                proposals = await (propose or self.policy.propose)(self.view(node, tried), k)
+                proposals = await (propose or self.policy.propose)(self.view(node, tried, f"expand:{cache_key}"), k)
+            except BudgetExhausted:  # no call left: this expansion does not happen
+                self.meter.stats.expansions -= 1
+                self._expansions_at[node.id] = ordinal
+                return None
+            except SearchStop:
+                raise
             except Exception as exc:  # a fault in one branch fails that node only
+                self.contain(exc)
                 self.fail(node, f"policy failed: {error_text(exc)}")
                 return []
-            if self.trace is not None:
-                self.trace.write(
-                    {
-                        "type": "expand",
-                        "node": node.id,
-                        "key": cache_key,
-                        "proposals": [self._encode_proposal(p) for p in proposals],
-                    }
-                )
         else:
             self.meter.stats.replayed_expansions += 1
+            self._restore_lesson(node)
+            self.replay_calls(f"expand:{cache_key}", node)
+        if self.trace is not None:  # a replayed expansion too: the resumed trace shows it whole
+            proposed = [encode_proposal(self.env, p) for p in proposals]
+            record = {"type": "expand", "node": node.id, "key": cache_key, "proposals": proposed}
+            self.trace.write({**record, "resumed": True} if replayed else record)
         if node.status == Status.OPEN:
             node.status = Status.EXPANDED
         proposals = self._dedupe(node, proposals, k)
@@ -202,6 +222,7 @@ class SearchRun:
         try:
             step = self.env.step_now(parent.step.state, node.action)
         except Exception as exc:
+            self.contain(exc)
             node.status = Status.OPEN
             self.fail(node, error_text(exc))
             return True
@@ -221,6 +242,7 @@ class SearchRun:
         try:
             step = self.env.step_now(parent.step.state, proposal.action)
         except Exception as exc:
+            self.contain(exc)
             child = self._new_child(parent, proposal, None, "")
             self.fail(child, error_text(exc))
             return child
@@ -241,11 +263,13 @@ class SearchRun:
         try:
             coro = self.env.step(parent.step.state, proposal.action)
             step = await (asyncio.wait_for(coro, self.step_timeout) if self.step_timeout else coro)
-        except TimeoutError:
+        except TimeoutError as exc:
+            self.contain(exc)
             child = self._new_child(parent, proposal, None, text)
             self.fail(child, f"environment step timed out after {self.step_timeout} s")
             return child
         except Exception as exc:
+            self.contain(exc)
             child = self._new_child(parent, proposal, None, text)
             self.fail(child, f"environment step failed: {error_text(exc)}")
             return child
@@ -262,6 +286,11 @@ class SearchRun:
         child.give_up = proposal.give_up
         self.fail(child, proposal.error or "gave up on this branch")
         return child
+
+    def contain(self, exc: BaseException) -> None:
+        """Called where a node error is caught: in strict mode it is raised instead."""
+        if self.strict:
+            raise exc
 
     def fail(self, node: Node, error: str) -> None:
         node.status = Status.FAILED
@@ -294,10 +323,19 @@ class SearchRun:
             cached = self.cache.values.get(node.key or "") if self.cache is not None else None
             if cached is not None:
                 value = cached
+                self.replay_calls(f"value:{node.key}", node)
+                self.record({"type": "value", "node": node.id, "key": node.key, "value": value, "resumed": True})
             else:
                 try:
-                    value = float(await self.evaluator.value(self.view(node)))
+                    value = float(await self.evaluator.value(self.view(node, slot=f"value:{node.key}")))
+                except BudgetExhausted:  # no call left: the environment's reward, not recorded
+                    value = min(1.0, max(0.0, node.step.reward if node.step is not None else 0.0))
+                    node.value = value
+                    return value
+                except SearchStop:
+                    raise
                 except Exception as exc:
+                    self.contain(exc)
                     self.fail(node, f"evaluator failed: {error_text(exc)}")
                     return 0.0
                 value = min(1.0, max(0.0, value))
@@ -307,22 +345,50 @@ class SearchRun:
         node.value = value
         return value
 
-    async def reflect(self, node: Node) -> None:
-        """Turn the failed trajectory ending at `node` into a lesson for later prompts."""
+    async def reflect(self, node: Node) -> str:
+        """Turn the failed trajectory ending at `node` into a lesson for later prompts; the lesson
+        ('' when there is none: no reflector, no call left, a reflector fault)."""
         if self.reflector is None or node.step is None:
-            return
+            return ""
         key = node.key or ""
         lesson = self.cache.lessons.get(key) if self.cache is not None else None
-        if lesson is None:
+        if lesson is not None:
+            self._replay_lesson(node, lesson)
+        else:
             try:
-                lesson = (await self.reflector.reflect(self.view(node))).strip()
+                lesson = (await self.reflector.reflect(self.view(node, slot=f"lesson:{key}"))).strip()
+            except BudgetExhausted:
+                return ""
+            except SearchStop:
+                raise
             except Exception as exc:
+                self.contain(exc)
                 self.record({"type": "error", "node": node.id, "where": "reflector", "error": error_text(exc)})
-                return
+                return ""
             if self.trace is not None:
                 self.trace.write({"type": "lesson", "node": node.id, "key": key, "text": lesson})
         if lesson and lesson not in self.lessons:
             self.lessons.append(lesson)
+        return lesson
+
+    def _restore_lesson(self, node: Node) -> None:
+        """A replayed expansion brings back the lesson its policy asked for there (a coding policy
+        reflects on a failing program before revising it)."""
+        lesson = self.cache.lessons.get(node.key or "") if self.cache is not None else None
+        if lesson is not None:
+            self._replay_lesson(node, lesson)
+            if lesson and lesson not in self.lessons:
+                self.lessons.append(lesson)
+
+    def _replay_lesson(self, node: Node, lesson: str) -> None:
+        self.replay_calls(f"lesson:{node.key}", node)
+        self.record({"type": "lesson", "node": node.id, "key": node.key, "text": lesson, "resumed": True})
+
+    def replay_calls(self, slot: str, node: Node) -> None:
+        """The model calls an earlier run made for a step this run takes from the trace, written
+        again under this run's node id (not charged again: the meter began with what they cost)."""
+        if self.cache is not None:
+            self.cache.write_calls(self.trace, slot, node.id)
 
     def action_text(self, parent: Node, action: Any) -> str:
         try:
@@ -342,57 +408,5 @@ class SearchRun:
             self.trace.write(record)
 
     def record_node(self, node: Node) -> None:
-        if self.trace is None:
-            return
-        step = node.step
-        self.trace.write(
-            {
-                "type": "node",
-                "id": node.id,
-                "parent": node.parent.id if node.parent is not None else None,
-                "depth": node.depth,
-                "action": self.env.encode_action(node.action) if node.parent is not None else None,
-                "text": self.text_of(node),
-                "mover": node.mover,
-                "prior": node.prior,
-                "status": node.status.name.lower(),
-                "error": node.error,
-                "give_up": node.give_up,
-                "reward": step.reward if step is not None else None,
-                "terminal": step.terminal if step is not None else None,
-                "returns": step.returns if step is not None else None,
-                "observation": step.observation[:OBSERVATION_CHARS] if step is not None else None,
-            }
-        )
-
-    def _encode_proposal(self, p: Proposal) -> dict[str, Any]:
-        return {
-            "action": self.env.encode_action(p.action) if p.error is None and not p.give_up else p.action,
-            "prior": p.prior,
-            "give_up": p.give_up,
-            "error": p.error,
-            "text": p.text,
-            **({"meta": p.meta} if p.meta else {}),
-        }
-
-    def _cached_proposals(self, key: str) -> list[Proposal] | None:
-        if self.cache is None:
-            return None
-        raw = self.cache.proposals.get(key)
-        if raw is None:
-            return None
-        proposals = []
-        for item in raw:
-            ok = item.get("error") is None and not item.get("give_up")
-            action = self.env.decode_action(item["action"]) if ok else item["action"]
-            proposals.append(
-                Proposal(
-                    action,
-                    item.get("prior"),
-                    bool(item.get("give_up")),
-                    item.get("error"),
-                    item.get("text", ""),
-                    dict(item.get("meta") or {}),
-                )
-            )
-        return proposals
+        if self.trace is not None:
+            self.trace.write(node_record(node, self.env, self.text_of(node)))

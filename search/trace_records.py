@@ -59,6 +59,10 @@ class LLMRecord(TraceRecord):
     node: int | None = None
     tag: str = ""
     n: int = 1
+    #: the completions the request returned: the LLM calls it cost (older traces lack it)
+    returned: int | None = None
+    #: a call an earlier run made, written again by the resumed run that reused its reply
+    resumed: bool = False
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
@@ -67,6 +71,11 @@ class LLMRecord(TraceRecord):
     texts: list[str] = Field(default_factory=list)
     messages: list[dict[str, Any]] | None = None
     replayed: bool = False
+
+    @property
+    def calls(self) -> int:
+        """LLM calls (sampled completions) this request cost."""
+        return self.returned if self.returned is not None else (len(self.texts) or self.n)
 
 
 class LessonRecord(TraceRecord):

@@ -251,7 +251,7 @@ class _Builder:
             if record.node is not None and record.node in self.nodes:
                 self.nodes[record.node].calls.append(len(self.calls))
             self.calls.append(record)
-            counts[3] += 1
+            counts[3] += record.calls
             counts[4] += record.prompt_tokens + record.completion_tokens
         elif isinstance(record, LessonRecord):
             self.lessons.append(record)

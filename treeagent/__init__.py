@@ -5,7 +5,18 @@ on an `Environment` and a `Task`, with a policy that proposes actions, an evalua
 nodes and a `Budget`; it returns a `SearchResult`.
 """
 
-from treeagent.agents.base import Evaluator, NodeView, Policy, Proposal, Reflector, TrajectoryStep, Usage
+from treeagent.agents.base import (
+    BudgetExhausted,
+    Evaluator,
+    NodeView,
+    Policy,
+    Proposal,
+    Reflector,
+    SearchStop,
+    TrajectoryStep,
+    Usage,
+    UsageSink,
+)
 from treeagent.agents.heuristics import EnvReward, RandomRollout, ScriptedPolicy, UniformPolicy, Weighted
 from treeagent.environments.base import Capabilities, Environment, InvalidAction, Step, StepError, Task
 from treeagent.search import (
@@ -44,6 +55,7 @@ __all__ = [
     "Beam",
     "BestFirst",
     "Budget",
+    "BudgetExhausted",
     "Capabilities",
     "CodeSolution",
     "Controller",
@@ -59,6 +71,7 @@ __all__ = [
     "Reflector",
     "ScriptedPolicy",
     "SearchResult",
+    "SearchStop",
     "Stats",
     "Status",
     "Step",
@@ -69,6 +82,7 @@ __all__ = [
     "Tree",
     "UniformPolicy",
     "Usage",
+    "UsageSink",
     "Weighted",
     "asolve_code",
     "best_child",

@@ -14,7 +14,6 @@ hidden tests and the budget is counted in LLM calls.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from treeagent.results import append_result, read_results
 from treeagent.search import CONTROLLERS, Budget, Controller
+from treeagent.search.knobs import KnobError, check_knobs, controller_knobs, describe_knobs
 
 CODING_ENVS = ("humaneval", "code:FILE.jsonl")
 #: short budget names, as on the command line, and the Budget field each one sets
@@ -138,12 +138,17 @@ def check_config(config: CompareConfig) -> None:
         if target and target not in config.controllers:
             raise CompareError(f"--set {knob}: {target} is not one of the controllers compared")
         if not any(name in controller_params(CONTROLLERS[c]) for c in names):
-            raise CompareError(f"--set {knob}: no compared controller takes a knob named {name!r}")
+            knobs = "; ".join(f"{c}: {describe_knobs(CONTROLLERS[c])}" for c in names)
+            raise CompareError(f"--set {knob}: no compared controller takes a knob named {name!r}; the knobs: {knobs}")
+    for name in config.controllers:
+        try:
+            check_knobs(CONTROLLERS[name], knobs_for(name, config.knobs))
+        except KnobError as exc:
+            raise CompareError(f"--set: {exc}") from None
 
 
 def controller_params(cls: type[Controller]) -> set[str]:
-    names = set(inspect.signature(cls.__init__).parameters) | set(inspect.signature(Controller.__init__).parameters)
-    return names - {"self", "args", "kwargs", "policy", "evaluator", "budget", "seed", "concurrency", "trace"}
+    return set(controller_knobs(cls))
 
 
 def knobs_for(name: str, knobs: dict[str, Any]) -> dict[str, Any]:
@@ -229,6 +234,15 @@ def varying_budget(config: CompareConfig) -> str | None:
         if len({str(b.get(field)) for b in config.budgets}) > 1:
             return field
     return None
+
+
+def can_plot() -> bool:
+    """Whether matplotlib (the `integrations` extra) is there to draw the plot."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def plot(config: CompareConfig, summary: Sequence[SummaryRow], path: str | os.PathLike[str]) -> Path:

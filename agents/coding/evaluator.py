@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from treeagent.agents.base import NodeView
-from treeagent.agents.coding.allowance import CallAllowance
+from treeagent.agents.base import HeldCalls, NodeView, reserve_calls
 from treeagent.agents.coding.fitting import complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
 from treeagent.agents.llm_client import LLMClient, Sampling
@@ -44,14 +43,14 @@ class CodeJudgeEvaluator:
 
     judge: "always" asks the model on every program node; "no_tests" only where the problem has
     no public tests (the tests say more than a small model's opinion); "never" is pass rate only.
-    Without an allowance left the value is the pass rate.
+    Its votes are reserved from the search's budget (`view.usage`); with no call left the value is
+    the pass rate.
     """
 
     def __init__(
         self,
         llm: LLMClient,
         *,
-        allowance: CallAllowance | None = None,
         prompts: CodePrompts = DEFAULT_PROMPTS,
         test_weight: float = 0.8,
         votes: int = 1,
@@ -63,7 +62,6 @@ class CodeJudgeEvaluator:
         if votes < 1:
             raise ValueError(f"votes must be at least 1, got {votes}")
         self.llm = llm
-        self.allowance = allowance or CallAllowance(None)
         self.prompts = prompts
         self.test_weight = test_weight
         self.votes = votes
@@ -83,24 +81,28 @@ class CodeJudgeEvaluator:
         return self.test_weight * tests + (1 - self.test_weight) * opinion if state.total else opinion
 
     async def _self_evaluate(self, view: NodeView, state: CodeState) -> float | None:
-        granted = self.allowance.take(self.votes)
+        granted = reserve_calls(view.usage, self.votes)
         if not granted:
             return None
         task = view.task
-        completions = await asyncio.gather(
-            *(
-                complete_fitting(
-                    self.llm,
-                    lambda p: p.judge_messages(task, state),
-                    self.prompts,
-                    sampling=self.sampling,
-                    schema=Score,
-                    sink=view.usage,
-                    tag="evaluate",
+        held = HeldCalls(view.usage, granted)
+        try:
+            completions = await asyncio.gather(
+                *(
+                    complete_fitting(
+                        self.llm,
+                        lambda p: p.judge_messages(task, state),
+                        self.prompts,
+                        sampling=self.sampling,
+                        schema=Score,
+                        sink=held,
+                        tag="evaluate",
+                    )
+                    for _ in range(granted)
                 )
-                for _ in range(granted)
             )
-        )
+        finally:
+            held.close()
         scores = [parse_score(c.text, 0, SCORE_MAX) for comp in completions for c in comp.choices]
         valid = [s for s in scores if s is not None]
         return sum(valid) / len(valid) / SCORE_MAX if valid else None

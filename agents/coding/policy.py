@@ -7,7 +7,10 @@
   failure in words, then a corrected plan and program together).
 
 Each candidate is one request (n=1), so one sampled candidate costs one LLM call in every solver's
-budget; the k requests go out together. Calls are taken from the shared `CallAllowance` first.
+budget; the k requests go out together. The calls are reserved from the search's budget
+(`view.usage`) first: with fewer left, fewer candidates are written; with none, `BudgetExhausted`
+ends the expansion. Reflections go through the search (`view.reflect()`), which traces them and
+restores them on resume; the lessons come back in `view.lessons`.
 """
 
 from __future__ import annotations
@@ -17,12 +20,10 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from treeagent.agents.base import NodeView, Proposal
-from treeagent.agents.coding.allowance import CallAllowance
+from treeagent.agents.base import BudgetExhausted, HeldCalls, NodeView, Proposal, release_calls, reserve_calls
 from treeagent.agents.coding.feedback import verbal_feedback
 from treeagent.agents.coding.fitting import Build, complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
-from treeagent.agents.coding.reflection import CodeReflector, LessonMemory
 from treeagent.agents.llm_client import Choice, LLMClient, Sampling
 from treeagent.environments.code import CodeAction, CodeState, extract_code, task_fields
 
@@ -49,13 +50,15 @@ class CodePolicy:
     greedy_first: the first program written from the task alone is sampled at temperature 0
         (the greedy answer), the others at `sampling`'s temperature: a search then starts from the
         baseline's own candidate instead of only from noisier samples.
+    reflect: before revising a failing program, ask the search for a lesson on it (Reflexion,
+        LATS; the controller's `reflector` writes it), when at least two calls are left (one is
+        kept for the revision).
     """
 
     def __init__(
         self,
         llm: LLMClient,
         *,
-        allowance: CallAllowance | None = None,
         prompts: CodePrompts = DEFAULT_PROMPTS,
         sampling: Sampling | None = None,
         plan_sampling: Sampling | None = None,
@@ -64,11 +67,9 @@ class CodePolicy:
         revise: bool = True,
         greedy_first: bool = True,
         rethink: bool = False,
-        reflector: CodeReflector | None = None,
-        memory: LessonMemory | None = None,
+        reflect: bool = False,
     ) -> None:
         self.llm = llm
-        self.allowance = allowance or CallAllowance(None)
         self.prompts = prompts
         self.sampling = sampling or PROGRAM_SAMPLING
         self.plan_sampling = plan_sampling or PLAN_SAMPLING
@@ -77,8 +78,7 @@ class CodePolicy:
         self.revise = revise
         self.greedy_first = greedy_first
         self.rethink = rethink
-        self.reflector = reflector
-        self.memory = memory if memory is not None else (reflector.memory if reflector else LessonMemory())
+        self.reflect = reflect
 
     async def propose(self, view: NodeView, k: int) -> list[Proposal]:
         state = view.state
@@ -90,16 +90,17 @@ class CodePolicy:
         if state.program is None:
             if state.plan is not None and self.programs_per_plan is not None:
                 k = min(k, self.programs_per_plan)
-            lessons = list(self.memory.items)
+            lessons = list(view.lessons)
             greedy = self.greedy_first and state.plan is None and view.depth == 0 and not view.tried
             build: Build = lambda p: p.write_messages(task, state, lessons)  # noqa: E731
             return await self._programs(view, k, build, "write", greedy_first=greedy)
         if not self.revise:
             return []
-        left = self.allowance.remaining
-        if self.reflector is not None and (left is None or left >= 2):  # keep a call for the revision
-            await self.reflector.reflect(view)
-        lessons = list(self.memory.items)
+        lessons = list(view.lessons)
+        if self.reflect:
+            lesson = await self._reflect_keeping_a_call(view)
+            if lesson and lesson not in lessons:
+                lessons.append(lesson)
         if self.rethink:
             feedback = verbal_feedback(state)
             return await self._programs(
@@ -110,9 +111,8 @@ class CodePolicy:
     async def continue_from(self, view: NodeView, prefix: str, *, temperature: float = 0.0) -> Proposal:
         """One rollout of a program written from the task alone that starts with `prefix` (token-level
         search): the reply is prefilled with a code fence and the prefix, the model continues it
-        (greedy at temperature 0), and the engine's prefix cache makes the shared start cheap."""
-        if self.allowance.take(1) == 0:
-            return Proposal(error="no LLM calls left in the budget")
+        (greedy at temperature 0), and the engine's prefix cache makes the shared start cheap. The
+        one call is reserved by the client from `view.usage` (`BudgetExhausted` when none is left)."""
         task = view.task
         entry, _ = task_fields(task)
         sampling = (GREEDY_SAMPLING if temperature == 0 else self.sampling).model_copy(
@@ -123,7 +123,7 @@ class CodePolicy:
                 "stop": ROLLOUT_STOP,
             }
         )
-        lessons = list(self.memory.items)
+        lessons = list(view.lessons)
         build: Build = lambda p: p.write_messages(task, view.state, lessons)  # noqa: E731
         opening = ROLLOUT_OPENING + prefix
         completion = await complete_fitting(
@@ -152,19 +152,30 @@ class CodePolicy:
         proposal.meta["steps"] = steps
         return proposal
 
+    @staticmethod
+    async def _reflect_keeping_a_call(view: NodeView) -> str:
+        """The search's lesson on this node, asked for only when a call is left for the revision."""
+        probe = reserve_calls(view.usage, 2)
+        release_calls(view.usage, probe)
+        return await view.reflect() if probe >= 2 else ""
+
     async def _sample(
         self, view: NodeView, build: Build, k: int, sampling: Sampling, tag: str, greedy_first: bool = False
     ) -> list[Choice]:
-        granted = self.allowance.take(k)
+        granted = reserve_calls(view.usage, k)
         if not granted:
-            return []
+            raise BudgetExhausted(f"no LLM call left in the budget to {tag}")
+        held = HeldCalls(view.usage, granted)
         samplings = [GREEDY_SAMPLING if greedy_first and i == 0 else sampling for i in range(granted)]
-        completions = await asyncio.gather(
-            *(
-                complete_fitting(self.llm, build, self.prompts, sampling=each, sink=view.usage, tag=tag)
-                for each in samplings
+        try:
+            completions = await asyncio.gather(
+                *(
+                    complete_fitting(self.llm, build, self.prompts, sampling=each, sink=held, tag=tag)
+                    for each in samplings
+                )
             )
-        )
+        finally:
+            held.close()
         # Samples of one prompt are exchangeable: ordering them by text makes the children the
         # same whatever order the replies arrived in (recorded runs replay to the same tree).
         return sorted((choice for c in completions for choice in c.choices[:1]), key=lambda c: c.text)

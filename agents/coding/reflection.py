@@ -1,12 +1,12 @@
-"""Reflections on failed programs (Reflexion, LATS): a short lesson per failing program, kept in a
-memory that later prompts of the same problem carry."""
+"""Reflections on failed programs (Reflexion, LATS): a short lesson per failing program. The search
+asks for them (`SearchRun.reflect`, reached from a policy through `NodeView.reflect`), traces them,
+restores them on resume and hands them to later prompts in `NodeView.lessons`."""
 
 from __future__ import annotations
 
 import asyncio
 
 from treeagent.agents.base import NodeView
-from treeagent.agents.coding.allowance import CallAllowance
 from treeagent.agents.coding.feedback import verbal_feedback
 from treeagent.agents.coding.fitting import complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
@@ -15,35 +15,19 @@ from treeagent.agents.parsing import first_sentences
 from treeagent.environments.code import CodeState
 
 
-class LessonMemory:
-    """Lessons of one problem's search, oldest first, without repeats."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, lesson: str) -> None:
-        lesson = lesson.strip()
-        if lesson and lesson not in self.items:
-            self.items.append(lesson)
-
-
 class CodeReflector:
-    """Implements `Reflector`: one low-temperature call per distinct failing program (cached), its
-    lesson also added to `memory`."""
+    """Implements `Reflector`: one low-temperature call per distinct failing program (cached). With no
+    call left in the budget, `BudgetExhausted` propagates: the search then goes on without a lesson."""
 
     def __init__(
         self,
         llm: LLMClient,
         *,
-        allowance: CallAllowance | None = None,
-        memory: LessonMemory | None = None,
         prompts: CodePrompts = DEFAULT_PROMPTS,
         sampling: Sampling | None = None,
         max_chars: int = 240,
     ) -> None:
         self.llm = llm
-        self.allowance = allowance or CallAllowance(None)
-        self.memory = memory if memory is not None else LessonMemory()
         self.prompts = prompts
         self.sampling = sampling or Sampling(temperature=0.3, max_tokens=96)
         self.max_chars = max_chars
@@ -66,12 +50,9 @@ class CodeReflector:
             future.exception()  # retrieved: nobody else may be waiting
             raise
         future.set_result(lesson)
-        self.memory.add(lesson)
         return lesson
 
     async def _ask(self, view: NodeView, state: CodeState) -> str:
-        if not self.allowance.take(1):
-            return ""
         task, feedback = view.task, verbal_feedback(state)
         completion = await complete_fitting(
             self.llm,

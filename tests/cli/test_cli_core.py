@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -67,3 +69,28 @@ def test_show_marks_an_unfinished_run(tmp_path: Path) -> None:
     result = runner.invoke(app, ["show", str(trace)])
     assert result.exit_code == 0, result.output
     assert "unfinished" in result.output
+    assert "--resume" in " ".join(result.output.split())  # the command-line way first
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: {k: v for k, v in r.items() if k != "parent"}, "bad node record: parent"),
+        (lambda r: {**r, "parent": 999}, "names node 999, which no earlier node record defines"),
+        (lambda r: {**r, "id": "x"}, "bad node record: id"),
+    ],
+)
+def test_show_names_a_broken_node_record_as_view_and_export_do(tmp_path: Path, edit: Any, message: str) -> None:
+    trace = tmp_path / "run.jsonl"
+    asyncio.run(
+        BestFirst(UniformPolicy(), branching=3, max_depth=2, trace=trace).run(Game24Env(), game24_task((1, 1, 1, 1)))
+    )
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    broken = next(i for i, r in enumerate(records) if r["type"] == "node" and r["parent"] is not None)
+    records[broken] = edit(records[broken])
+    trace.write_text("".join(json.dumps(r) + "\n" for r in records))
+    for command in ("show", "export"):
+        result = runner.invoke(app, [command, str(trace)])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        assert f"{trace.name}:{broken + 1}" in result.output and message in " ".join(result.output.split())

@@ -52,7 +52,20 @@ def test_run_a_user_environment_from_a_file(monkeypatch: pytest.MonkeyPatch) -> 
         (["run", "game24", "--task-json", '{"prompt": "x"}'], "--task-json is not a task: id"),
         (["run", "game24", "--task", "1 2 3 4", "-c", "astar"], "unknown controller 'astar'"),
         (["run", "game24", "--task", "1 2 3 4", "--set", "depth"], "bad --set 'depth'"),
-        (["run", "game24", "--task", "1 2 3 4", "--set", "speed=3"], "bad --set for best_first"),
+        (
+            ["run", "game24", "--task", "1 2 3 4", "--set", "speed=3"],
+            "bad --set: best_first has no knob 'speed'; its knobs: branching: int = 5, stop_value: float = 1.0, "
+            "max_depth: int = 5",
+        ),
+        (
+            ["run", "game24", "--task", "1 2 3 4", "--set", "branching=x"],
+            "best_first knob branching='x': Input should be a valid integer",
+        ),
+        (
+            ["run", "game24", "--task", "1 2 3 4", "-c", "mcts", "--set", "selection=3"],
+            "mcts knob selection=3: Input should be 'uct' or 'puct' (expected selection: 'uct' | 'puct' = 'uct')",
+        ),
+        (["run", "game24", "--task", "1 2 3 4", "--set", "branching=0"], "branching must be at least 1, got 0"),
         (["run", "game24", "--task", "1 2 3 4", "-b", "expansions=0"], "bad budget"),
         (["run", "game24", "--task", "1 2 3 4", "-b", "steps=3"], "bad budget 'steps=3'"),
         (["run", "game24", "--task", "1 2 3 4", "--resume"], "resume=True needs trace"),
@@ -61,7 +74,7 @@ def test_run_a_user_environment_from_a_file(monkeypatch: pytest.MonkeyPatch) -> 
     ],
 )
 def test_run_user_errors(args: list[str], message: str) -> None:
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
@@ -76,3 +89,11 @@ async def test_one_small_class_works_with_every_controller() -> None:
         for action in result.best_actions:
             position = env.step_now(position, action).state
         assert position == env.find("G")
+
+
+def test_run_help_lists_every_controllers_knobs_with_types_and_defaults() -> None:
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "best_first: branching: int = 5, stop_value: float = 1.0, max_depth: int = 5" in text
+    assert "selection: 'uct' | 'puct' = 'uct'" in text and "dfsdt: width: int = 2" in text

@@ -123,7 +123,7 @@ async def llm_trace(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[P
     result = await controller.run(Game24Env(), game24_task((4, 9, 10, 13)))
     misses = [n.error for n in result.tree if n.error and "has no response" in n.error]
     assert not misses, "cassette out of date: re-record with TREEAGENT_RECORD=1"
-    assert result.stats.llm_calls == llm.stats.requests > 0
+    assert result.stats.llm_requests == llm.stats.requests > 0
     yield trace
     await clients.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,13 +67,34 @@ def test_compare_table_plot_and_equal_budgets(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 18
 
 
+def test_compare_without_matplotlib_prints_the_table_and_skips_the_plot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("matplotlib", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if the integrations extra were not installed
+    out, png = tmp_path / "cmp.jsonl", tmp_path / "cmp.png"
+    args = [
+        "compare", "--env", "game24", "--controllers", "best_first", "--budget", "expansions=3",
+        "--tasks", TASKS, "--out", str(out), "--plot", str(png), "--json",
+    ]  # fmt: skip
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert "Traceback" not in done.output
+    assert done.output.index("matplotlib is not installed") < done.output.index("best_first")  # said up front
+    assert "plot: none (matplotlib is not installed)" in done.output
+    assert json.loads(done.output.strip().splitlines()[-1])["plot"] is None
+    assert not png.exists() and len(out.read_text().splitlines()) == 3
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--controllers", "best_first,astar"], "unknown controller"),
         (["--budget", "expansions=5,10", "--budget", "seconds=1,2"], "only one budget may list several values"),
         (["--budget", "pizzas=3"], "bad --budget"),
-        (["--set", "nonsense=1"], "no compared controller takes a knob named 'nonsense'"),
+        (["--set", "nonsense=1"], "no compared controller takes a knob named 'nonsense'; the knobs: best_first:"),
+        (["--set", "mcts.selection=3"], "--set: mcts knob selection=3: Input should be 'uct' or 'puct'"),
+        (["--set", "branching=wide"], "--set: best_first knob branching='wide': Input should be a valid integer"),
         (["--tasks", ""], "game24 needs --tasks"),
         (["--tasks", "4 9 x"], "bad Game of 24 task"),
         (["--ray", "127.0.0.1:1"], "nothing answers at 127.0.0.1:1"),

@@ -190,9 +190,11 @@ async def test_search_replays_without_a_model(cassette_llm: MakeLLM, tmp_path: P
         results.append(result)
         # a request the cassette lacks fails its node: the controller changed, re-record
         assert result.stats.failed_nodes == 0, "cassette out of date: re-record with TREEAGENT_RECORD=1"
-        assert result.stats.llm_calls == llm.stats.requests > 0
+        assert result.stats.llm_requests == llm.stats.requests > 0
         assert result.stats.prompt_tokens == llm.stats.prompt_tokens
         llm_records = [r for r in read_records(tmp_path / f"run{run}.jsonl") if r.get("type") == "llm"]
         assert len(llm_records) == llm.stats.requests
+        # an LLM call is one sampled completion: the requests asked for n=3 and 2 votes
+        assert result.stats.llm_calls == sum(r["returned"] for r in llm_records) > llm.stats.requests
     assert results[0].best_actions == results[1].best_actions
     assert results[0].stats.expansions == results[1].stats.expansions

@@ -114,7 +114,8 @@ async def test_small_search_end_to_end(live_llm: LLMClient, tmp_path: Path) -> N
     assert result.stats.expansions >= 1 and result.stats.llm_calls >= 2
     assert result.stats.completion_tokens > 0
     llm_records = [r for r in read_records(trace) if r.get("type") == "llm"]
-    assert len(llm_records) == result.stats.llm_calls
+    assert len(llm_records) == result.stats.llm_requests
+    assert sum(r["returned"] for r in llm_records) == result.stats.llm_calls
     assert {"propose", "evaluate"} <= {r["tag"] for r in llm_records}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from treeagent.agents.base import SearchStop
 from treeagent.agents.cassette import Cassette, CassetteMiss, request_key
 from treeagent.agents.endpoints import EndpointPool
 from treeagent.agents.llm_client import LLMClient, LLMUnavailableError, Sampling
@@ -110,6 +111,7 @@ async def test_down_endpoint_gives_clear_error_after_retries() -> None:
             await llm.complete([{"role": "user", "content": "hi"}], sampling=Sampling(max_tokens=4))
         assert time.monotonic() - started < 20
         assert str(port) in str(info.value)
+        assert isinstance(info.value, SearchStop)  # a search stops at it instead of failing every node
         assert llm.stats.retries == 2
         assert llm.endpoints[0].failures == 3
 

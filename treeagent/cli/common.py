@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -13,6 +15,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: the toolkit's own packages: an error raised there carries the toolkit's message, not a user's bug
+_OWN_PACKAGES = ("treeagent", "treeagent.agents", "treeagent.environments", "treeagent.search", "treeagent.sandbox")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -22,7 +26,7 @@ class UserError(Exception):
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -37,13 +41,39 @@ def user_errors(*kinds: type[BaseException]) -> Callable[[Callable[P, R]], Calla
             try:
                 return fn(*args, **kwargs)
             except caught as exc:
-                fail(str(exc))
+                fail(_message(exc))
             except KeyboardInterrupt:
                 fail("interrupted", code=130)
 
         return inner
 
     return wrap
+
+
+def llm_errors() -> tuple[type[BaseException], ...]:
+    """The model-side errors a command reports in one line: a bad client configuration, an endpoint
+    that refuses it or does not answer, an engine that cannot start."""
+    from treeagent.agents.llm_client import LLMError
+    from treeagent.agents.llm_config import LLMConfigError
+    from treeagent.agents.vllm_server import ServerStartError
+
+    return (LLMError, LLMConfigError, ServerStartError)
+
+
+def _message(exc: BaseException) -> str:
+    """The error's text; raised in a user's own code (an environment's bug), with its type and place."""
+    from treeagent.search.faults import raised_at
+
+    if isinstance(exc, UserError):
+        return str(exc)
+    where = raised_at(exc)
+    if not where:
+        return str(exc)
+    path = Path(where.rpartition(":")[0]).resolve()
+    own = [Path(importlib.import_module(name).__file__ or "").resolve().parent for name in _OWN_PACKAGES]
+    if any(path.is_relative_to(folder) for folder in own):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc} ({where})"
 
 
 def parse_budget(spec: list[str] | None) -> dict[str, Any]:

@@ -16,13 +16,13 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, user_errors
+from treeagent.cli.common import UserError, console, llm_errors, user_errors
 from treeagent.cli.run import EVALUATORS, POLICIES, _parse_knobs
-from treeagent.cli.solve import _llm_errors
 from treeagent.compare import (
     CompareConfig,
     CompareError,
     CompareReport,
+    can_plot,
     check_config,
     coding_source,
     parse_budget_levels,
@@ -34,7 +34,7 @@ from treeagent.results import ResultsFileError
 from treeagent.scaleout import ScaleOutError
 
 
-@user_errors(CompareError, EnvSpecError, ResultsFileError, ScaleOutError, *_llm_errors())
+@user_errors(CompareError, EnvSpecError, ResultsFileError, ScaleOutError, *llm_errors())
 def compare(
     env: Annotated[
         str,
@@ -94,13 +94,17 @@ def compare(
     check_config(config)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", env)
     results = out or Path("runs") / f"compare-{slug}.jsonl"
-    png = plot_path or results.with_suffix(".png")
+    png: Path | None = plot_path or results.with_suffix(".png")
+    if not can_plot():
+        console.print(NO_PLOT)
+        png = None
     needs_llm = config.coding or policy == "llm" or evaluator == "llm"
     with _maybe_ray(ray):
         report = asyncio.run(
             _compare(config, results, ray is not None, jobs, base_url if needs_llm else None, needs_llm)
         )
-    plot(config, report.summary, png)
+    if png is not None:
+        plot(config, report.summary, png)
     _report(report, png)
     if as_json:
         typer.echo(
@@ -108,12 +112,18 @@ def compare(
                 {
                     "env": env,
                     "results": report.results,
-                    "plot": str(png),
+                    "plot": str(png) if png is not None else None,
                     "resumed": report.resumed,
                     "summary": [r.model_dump() for r in report.summary],
                 }
             )
         )
+
+
+NO_PLOT = (
+    "note: matplotlib is not installed, so the table is printed and no plot is drawn "
+    "(pip install 'treeagent[integrations]' for the plot)"
+)
 
 
 def _names(text: str) -> list[str]:
@@ -195,7 +205,7 @@ async def _compare(
         return report
 
 
-def _report(report: CompareReport, png: Path) -> None:
+def _report(report: CompareReport, png: Path | None) -> None:
     table = Table(
         title=f"{report.config.env}: {len(report.config.tasks)} tasks, the same budget per controller", box=box.SIMPLE
     )
@@ -213,4 +223,5 @@ def _report(report: CompareReport, png: Path) -> None:
             f"{row.wall_s:.2f}",
         )
     console.print(table)
-    console.print(f"results: {report.results} ({report.resumed} searches taken from it)   plot: {png}")
+    drawn = png if png is not None else "none (matplotlib is not installed)"
+    console.print(f"results: {report.results} ({report.resumed} searches taken from it)   plot: {drawn}")

@@ -13,15 +13,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from treeagent.cli.common import console, user_errors
-from treeagent.cli.solve import SOLVER_HELP, _llm_errors
+from treeagent.cli.common import console, llm_errors, user_errors
+from treeagent.cli.solve import SOLVER_HELP
 from treeagent.coding.evaluation import EvalSummary
 from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError
 from treeagent.environments.code import ProblemError
 from treeagent.results import ResultsFileError
 
 
-@user_errors(ProblemError, SolverError, ResultsFileError, *_llm_errors())
+@user_errors(ProblemError, SolverError, ResultsFileError, *llm_errors())
 def eval_(
     source: Annotated[str, typer.Argument(help="humaneval, or a JSONL file in HumanEval's format")],
     solver: Annotated[str, typer.Option("--solver", "-s", help=SOLVER_HELP)] = DEFAULT_SOLVER,

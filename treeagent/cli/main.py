@@ -8,7 +8,7 @@ from treeagent.cli.compare import compare
 from treeagent.cli.eval import eval_
 from treeagent.cli.export import export
 from treeagent.cli.play import play
-from treeagent.cli.run import run
+from treeagent.cli.run import KNOBS_HELP, run
 from treeagent.cli.serve import serve
 from treeagent.cli.show import show
 from treeagent.cli.solve import solve
@@ -30,7 +30,7 @@ def version() -> None:
     typer.echo(_version("treeagent"))
 
 
-app.command("run")(run)
+app.command("run", epilog=KNOBS_HELP)(run)
 app.command("show")(show)
 app.command("play")(play)
 app.command("serve")(serve)

@@ -11,9 +11,22 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, parse_budget, search_progress, user_errors
+from treeagent.agents.base import SearchStop
+from treeagent.cli.common import (
+    UserError,
+    console,
+    err_console,
+    fail,
+    llm_errors,
+    parse_budget,
+    search_progress,
+    user_errors,
+)
 from treeagent.registry import BUILTINS, EnvSpecError, make
 from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
+from treeagent.search.faults import error_text
+from treeagent.search.knobs import KnobError, check_knobs, describe_knobs
+from treeagent.search.trace import check_trace_path
 
 POLICIES = ("uniform", "llm")
 EVALUATORS = ("auto", "rollout", "reward", "llm")
@@ -38,7 +51,12 @@ def _parse_knobs(items: list[str] | None) -> dict[str, Any]:
     return knobs
 
 
-@user_errors(EnvSpecError, TraceError, ValueError)
+KNOBS_HELP = "Controller knobs (--set KNOB=VALUE), with their types and defaults:\n\n" + "\n\n".join(
+    f"{name}: {describe_knobs(cls)}" for name, cls in CONTROLLERS.items()
+)
+
+
+@user_errors(EnvSpecError, TraceError, ValueError, *llm_errors())
 def run(
     env: Annotated[str, typer.Argument(help="; ".join(f"{k}: {v}" for k, v in BUILTINS.items()))],
     task: Annotated[str | None, typer.Option(help="the task, in the environment's short form")] = None,
@@ -59,6 +77,9 @@ def run(
         Path | None, typer.Option(help="write the trace here (JSONL); view it with `treeagent show`")
     ] = None,
     resume: Annotated[bool, typer.Option(help="resume the search recorded in --trace")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="raise the first node error with its traceback (debug an environment or policy)")
+    ] = False,
     base_url: Annotated[
         str | None,
         typer.Option(help="OpenAI-compatible endpoint(s), comma-separated; default: start the embedded model"),
@@ -72,25 +93,38 @@ def run(
     if evaluator not in EVALUATORS:
         raise UserError(f"unknown evaluator {evaluator!r}; choose one of: {', '.join(EVALUATORS)}")
     budget_fields = parse_budget(budget)
-    knobs = _parse_knobs(knob)
+    if trace is not None:
+        check_trace_path(trace)  # before any model is started
+    try:
+        knobs = check_knobs(CONTROLLERS[controller], _parse_knobs(knob))
+    except KnobError as exc:
+        raise UserError(f"bad --set: {exc}") from None
     environment, the_task = make(env, task, task_json)
-    result = asyncio.run(
-        _search(
-            environment,
-            the_task,
-            controller,
-            policy,
-            evaluator,
-            Budget(**budget_fields),
-            knobs,
-            concurrency,
-            seed,
-            trace,
-            resume,
-            base_url,
-        )
+    search = _search(
+        environment,
+        the_task,
+        controller,
+        policy,
+        evaluator,
+        Budget(**budget_fields),
+        knobs,
+        concurrency,
+        seed,
+        trace,
+        resume,
+        base_url,
+        strict,
     )
+    try:
+        result = asyncio.run(search)
+    except Exception as exc:
+        if not strict or isinstance(exc, (UserError, SearchStop, EnvSpecError, TraceError, *llm_errors())):
+            raise
+        err_console.print_exception(max_frames=6)
+        fail(f"--strict: a node failed: {error_text(exc)}", code=1)
     _report(result)
+    if result.failure is not None:
+        raise typer.Exit(1)
 
 
 async def _search(
@@ -106,24 +140,23 @@ async def _search(
     trace: Path | None,
     resume: bool,
     base_url: str | None,
+    strict: bool = False,
 ) -> SearchResult:
     async with _agents(policy_name, evaluator_name, base_url) as (policy, evaluator):
         cls = CONTROLLERS[controller_name]
         if cls.name == "mcts" and not budget.is_bounded() and "simulations" not in knobs:
             budget = Budget(max_expansions=100)
-        try:
-            controller: Controller = cls(
-                policy,
-                evaluator,
-                budget=budget,
-                concurrency=concurrency,
-                seed=seed,
-                trace=trace,
-                resume=resume,
-                **knobs,
-            )
-        except TypeError as exc:
-            raise UserError(f"bad --set for {controller_name}: {exc}") from None
+        controller: Controller = cls(
+            policy,
+            evaluator,
+            budget=budget,
+            concurrency=concurrency,
+            seed=seed,
+            trace=trace,
+            resume=resume,
+            strict=strict,
+            **knobs,
+        )
         try:
             return await _with_progress(controller, env, task)
         finally:
@@ -185,6 +218,8 @@ def _report(result: SearchResult) -> None:
         f"{s.llm_calls} LLM calls, {s.tokens} tokens, {s.wall_seconds:.2f} s",
     )
     table.add_row("tree", f"{len(result.tree)} nodes, {s.failed_nodes} failed")
+    if result.failure is not None:
+        table.add_row("[red]why[/]", f"every node failed the same way: {result.failure}")
     if result.trace_path is not None:
         table.add_row("trace", f"{result.trace_path}  (treeagent show {result.trace_path})")
     console.print(table)

@@ -12,23 +12,16 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from treeagent.cli.common import console, search_progress, user_errors
+from treeagent.cli.common import console, llm_errors, search_progress, user_errors
 from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError
 from treeagent.environments.code import ProblemError
-from treeagent.search import Controller
+from treeagent.search import Controller, TraceError
+from treeagent.search.trace import check_trace_path
 
 SOLVER_HELP = ", ".join(SOLVERS) + " (see the docs of treeagent.coding.solvers)"
 
 
-def _llm_errors() -> tuple[type[BaseException], ...]:
-    from treeagent.agents.llm_client import LLMError
-    from treeagent.agents.llm_config import LLMConfigError
-    from treeagent.agents.vllm_server import ServerStartError
-
-    return (LLMError, LLMConfigError, ServerStartError)
-
-
-@user_errors(ProblemError, SolverError, *_llm_errors())
+@user_errors(ProblemError, SolverError, TraceError, *llm_errors())
 def solve(
     problem: Annotated[
         str, typer.Argument(help="a HumanEval id (HumanEval/0 or 0), a JSONL file with one problem, or FILE#TASK_ID")
@@ -50,6 +43,8 @@ def solve(
 
     if solver not in SOLVERS:
         raise SolverError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
+    if trace is not None:
+        check_trace_path(trace)  # before any model is started: never append to a problem file
     the_problem = resolve_problem(problem)
     solution = asyncio.run(
         _solve(the_problem, solver, budget_calls, width, concurrency, seed, early_stop, trace, base_url)

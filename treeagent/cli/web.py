@@ -10,8 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, parse_budget, user_errors
-from treeagent.cli.solve import _llm_errors
+from treeagent.cli.common import UserError, console, llm_errors, parse_budget, user_errors
 from treeagent.search import TraceError
 
 web_app = typer.Typer(help="Web agents: MiniWoB++ tasks and your own pages, searched in headless Chromium.")
@@ -20,7 +19,7 @@ web_app = typer.Typer(help="Web agents: MiniWoB++ tasks and your own pages, sear
 def _web_errors() -> tuple[type[BaseException], ...]:
     from treeagent.environments.web import BrowserUnavailable, WebTaskError
 
-    return (WebTaskError, BrowserUnavailable, TraceError, *_llm_errors())
+    return (WebTaskError, BrowserUnavailable, TraceError, *llm_errors())
 
 
 @web_app.command("list")

@@ -16,9 +16,9 @@ class RepeatedSampling(Controller):
     new candidate."""
 
     name = "sampling"
+    default_max_depth = 1
 
     def __init__(self, *args: Any, batch: int = 4, max_stalls: int = 3, **kwargs: Any) -> None:
-        kwargs.setdefault("max_depth", 1)
         super().__init__(*args, **kwargs)
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")

@@ -1,5 +1,6 @@
 """The coding solvers: each is a controller with a coding policy and evaluator, on one budget unit
-(one sampled completion = one LLM call; tokens are counted too).
+(one sampled completion = one LLM call; tokens are counted too). The controller's budget is the
+only one: every agent reserves its calls from it before it asks (`view.usage`).
 
 - greedy: one sample at temperature 0.
 - best_of_n: samples at temperature 0.8, `concurrency` at a time, until one passes the public
@@ -27,11 +28,9 @@ from typing import Any
 from treeagent.agents.base import Evaluator
 from treeagent.agents.coding import (
     GREEDY_SAMPLING,
-    CallAllowance,
     CodeJudgeEvaluator,
     CodePolicy,
     CodeReflector,
-    LessonMemory,
     PassRateEvaluator,
 )
 from treeagent.agents.llm_client import LLMClient
@@ -43,10 +42,9 @@ from treeagent.search.token_tree import pucb
 
 @dataclass(slots=True)
 class SolverSetup:
-    """What `build_solver` returns: the controller to run and the allowance its agents share."""
+    """What `build_solver` returns: the controller to run (its budget is the agents' one budget)."""
 
     controller: Controller
-    allowance: CallAllowance
     policy: CodePolicy
     evaluator: Evaluator
 
@@ -64,32 +62,32 @@ def _common(budget_calls: int, seed: int, trace: Path | None, max_seconds: float
 
 
 def _greedy(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(1)
-    policy = CodePolicy(llm, allowance=allowance, sampling=GREEDY_SAMPLING, revise=False)
+    policy = CodePolicy(llm, sampling=GREEDY_SAMPLING, revise=False)
     evaluator = PassRateEvaluator()
     controller = RepeatedSampling(policy, evaluator, batch=1, **_common(1, **common))
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 def _best_of_n(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(budget_calls)
-    policy = CodePolicy(llm, allowance=allowance, revise=False)
+    policy = CodePolicy(llm, revise=False)
     evaluator = PassRateEvaluator()
     batch = width or concurrency
     controller = RepeatedSampling(policy, evaluator, batch=batch, **_common(budget_calls, **common))
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 def _reflexion(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(budget_calls)
-    memory = LessonMemory()
-    reflector = CodeReflector(llm, allowance=allowance, memory=memory)
-    policy = CodePolicy(llm, allowance=allowance, reflector=reflector)
+    policy = CodePolicy(llm, reflect=True)
     evaluator = PassRateEvaluator()
     controller = DFSDT(
-        policy, evaluator, width=width or 2, max_depth=budget_calls + 1, **_common(budget_calls, **common)
+        policy,
+        evaluator,
+        reflector=CodeReflector(llm),
+        width=width or 2,
+        max_depth=budget_calls + 1,
+        **_common(budget_calls, **common),
     )
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 def _lats(
@@ -97,15 +95,12 @@ def _lats(
 ) -> SolverSetup:
     """MCTS over programs scoring every child (LATS); with `rethink`, verbal test feedback revises the
     plan instead of a reflection memory, and the model judges only when there are no tests."""
-    allowance = CallAllowance(budget_calls)
-    if rethink:
-        policy = CodePolicy(llm, allowance=allowance, rethink=True)
-    else:
-        policy = CodePolicy(llm, allowance=allowance, reflector=CodeReflector(llm, allowance=allowance))
-    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="no_tests" if rethink else "always")
+    policy = CodePolicy(llm, rethink=rethink, reflect=not rethink)
+    evaluator = CodeJudgeEvaluator(llm, judge="no_tests" if rethink else "always")
     controller = MCTS(
         policy,
         evaluator,
+        reflector=None if rethink else CodeReflector(llm),
         evaluate="children",
         children_per_expansion=width or 2,
         exploration=1.0,
@@ -113,7 +108,7 @@ def _lats(
         concurrency=max(1, concurrency // 2),
         **_common(budget_calls, **common),
     )
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 def _mcts(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
@@ -125,38 +120,34 @@ def _rethink(llm: LLMClient, budget_calls: int, width: int | None, concurrency: 
 
 
 def _codetree(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(budget_calls)
-    policy = CodePolicy(llm, allowance=allowance, plan_first=True, programs_per_plan=1)
-    evaluator = CodeJudgeEvaluator(llm, allowance=allowance, judge="always", test_weight=0.6)
+    policy = CodePolicy(llm, plan_first=True, programs_per_plan=1)
+    evaluator = CodeJudgeEvaluator(llm, judge="always", test_weight=0.6)
     branching = width or max(2, min(4, budget_calls // 4))
     controller = BestFirst(
         policy, evaluator, branching=branching, max_depth=6, concurrency=concurrency, **_common(budget_calls, **common)
     )
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 def _plansearch(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(budget_calls)
-    policy = CodePolicy(llm, allowance=allowance, plan_first=True, programs_per_plan=1, revise=False)
+    policy = CodePolicy(llm, plan_first=True, programs_per_plan=1, revise=False)
     evaluator = PassRateEvaluator()
     branching = width or max(1, budget_calls // 2)
     controller = BestFirst(
         policy, evaluator, branching=branching, max_depth=2, concurrency=concurrency, **_common(budget_calls, **common)
     )
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 def _test_guided(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(budget_calls)
-    policy = CodePolicy(llm, allowance=allowance)
+    policy = CodePolicy(llm)
     evaluator = PassRateEvaluator()
     controller = AdaptiveSearch(policy, evaluator, width=width or 3, **_common(budget_calls, **common))
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 def _pgtd(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    allowance = CallAllowance(budget_calls)
-    policy = CodePolicy(llm, allowance=allowance, revise=False)
+    policy = CodePolicy(llm, revise=False)
     evaluator = PassRateEvaluator()
     controller = AdaptiveSearch(
         policy,
@@ -166,7 +157,7 @@ def _pgtd(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int
         selection=pucb(4.0, use_best=True, log_visits=True),
         **_common(budget_calls, **common),
     )
-    return SolverSetup(controller, allowance, policy, evaluator)
+    return SolverSetup(controller, policy, evaluator)
 
 
 SOLVERS: dict[str, SolverInfo] = {

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict
 
-from treeagent.agents.base import NodeView, Proposal, Usage
+from treeagent.agents.base import BudgetExhausted, NodeView, Proposal, Usage, release_calls, reserve_calls
 from treeagent.environments.base import Environment, Task
 from treeagent.search import Controller, SearchResult
 
@@ -154,6 +154,10 @@ class LangGraphPolicy:
     async def propose(self, view: NodeView, k: int) -> list[Proposal]:
         if k < 1:
             return []
+        # the graph's own model calls are charged after it ran; it is not started with none left
+        if reserve_calls(view.usage, 1) == 0:
+            raise BudgetExhausted("no LLM call left in the budget for the policy graph")
+        release_calls(view.usage, 1)
         out = await self.graph.ainvoke(self.to_input(view, k), config=self.config)
         if not isinstance(out, Mapping) or self.output_key not in out:
             raise IntegrationError(f"the policy graph's final state has no {self.output_key!r} list of actions")
