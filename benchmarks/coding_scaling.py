@@ -2,11 +2,12 @@
 
 For every problem and solver, pass@1 on the hidden tests at budgets of 1, 4, 8, 16 and 32 LLM
 calls (one sampled completion = one call), with the embedded model unless --base-url names one:
-- `best_of_n`: 32 samples (the first greedy, as best_of_n writes it) are drawn once per problem;
-  best-of-N at budget b replays best_of_n's own rule on them (batches of 4, stop after the first
-  batch holding a program that passes the public tests, choose by public tests then agreement).
-  `greedy` is the first of them. The same samples give the oracle: pass@k = any of the first k
-  samples passes the hidden tests, the ceiling of every pure filtering method.
+- `greedy`: one call at temperature 0 (its own run).
+- `best_of_n`: 32 samples (one of them greedy, as best_of_n writes it) are drawn once per problem;
+  best-of-N at budget b replays best_of_n's own rule on them, the greedy sample first (batches of
+  4, stop after the first batch holding a program that passes the public tests, choose by public
+  tests then agreement). The same samples give the oracle: pass@k = any of the first k samples
+  passes the hidden tests, the ceiling of every pure filtering method.
 - anytime solvers (`test_guided`, `pgtd`): their order of calls does not depend on the budget, so
   one run at the largest budget gives every smaller one: at budget b the answer is chosen among the
   programs of the first b calls, exactly as a run stopped there would choose.
@@ -202,7 +203,7 @@ async def main() -> dict[str, Any]:
         LLMClient(LLMConfig.load(base_urls=server.base_url, request_timeout_s=300)) as llm,
         ProcessSandbox(workers=2) as sandbox,
     ):
-        jobs: list[tuple[str, int]] = []
+        jobs: list[tuple[str, int]] = [("greedy", 1)]
         for solver in args.solvers:
             if solver == "mcts":
                 jobs += [("mcts", b) for b in args.mcts_budgets]
@@ -246,6 +247,13 @@ async def _tabulate(
     table: dict[str, dict[int, tuple[float, float]]] = {}
     n = len(problems)
     samples = runs[("best_of_n", max(args.budgets))]
+    greedy = runs[("greedy", 1)]
+    for problem in problems:  # best_of_n's greedy sample goes first, as it is in its first batch
+        nodes = samples[problem.id]["nodes"]
+        first = next((e for e in greedy[problem.id]["nodes"] if e.get("program")), None)
+        match = [i for i, e in enumerate(nodes) if first and e.get("program") == first["program"]]
+        if match:
+            nodes.insert(0, nodes.pop(match[0]))
 
     async def score(pick: Any, key: str, budget: int, source: dict[str, dict[str, Any]]) -> None:
         passed, tokens = 0, 0
@@ -256,7 +264,7 @@ async def _tabulate(
         table.setdefault(key, {})[budget] = (passed / n, tokens / n)
 
     for budget in args.budgets:
-        await score(lambda run, b: _prefix(run, 1), "greedy", budget, samples)
+        await score(lambda run, b: _prefix(run, 1), "greedy", budget, greedy)
         await score(_best_of_n, "best_of_n", budget, samples)
         for solver in args.solvers:
             if solver in ANYTIME:
