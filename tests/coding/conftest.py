@@ -24,7 +24,7 @@ MakeLLM = Callable[..., LLMClient]
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def code_sandbox() -> AsyncIterator[ProcessSandbox]:
-    async with ProcessSandbox(workers=2, uid_base=64600) as sb:
+    async with ProcessSandbox(workers=2) as sb:  # a free uid range (tests/sandbox pins 64600)
         yield sb
 
 

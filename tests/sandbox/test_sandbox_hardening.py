@@ -9,7 +9,7 @@ import math
 import pytest
 
 from tests.sandbox.sandbox_helpers import describe, lingering, run_uids
-from treeagent.sandbox import DockerSandbox, RunRequest, SandboxError, SandboxIsolationWarning, Verdict
+from treeagent.sandbox import DockerSandbox, ProcessSandbox, RunRequest, SandboxError, SandboxIsolationWarning, Verdict
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -230,10 +230,12 @@ print(total >> 20)
 """
 
 
-async def test_tcp_buffers_count_against_the_memory_limit(process_sandbox):
+async def test_tcp_buffers_count_against_the_memory_limit():
     """Over loopback a run could park hundreds of MB in kernel socket buffers under a 32 MB
-    limit (cgroup v1 counts TCP buffers apart, unlimited): the worker's cgroup now caps them."""
-    result = await process_sandbox.run(RunRequest(code=SOCKET_BUFFERS, memory_limit_mb=32, time_limit_s=30))
+    limit (cgroup v1 counts TCP buffers apart, unlimited): the worker's cgroup now caps them.
+    A fresh sandbox: a worker that served the whole suite holds more than a 32 MB run leaves."""
+    async with ProcessSandbox(workers=1) as sandbox:
+        result = await sandbox.run(RunRequest(code=SOCKET_BUFFERS, memory_limit_mb=32, time_limit_s=30))
     assert result.ok, result
     assert int(result.stdout) <= 48, result.stdout  # MB parked in buffers (was 372)
 
