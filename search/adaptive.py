@@ -166,7 +166,7 @@ class AdaptiveSearch(Controller):
         if children is None:
             return None
         if not children:  # the policy failed: the node it was asked at is marked failed
-            return root.children[-1] if root.children else root
+            return target if arm == "revise" else root
         return children[0]
 
     def _rollout(self, prefix: str, temperature: float) -> Any:
