@@ -114,6 +114,15 @@ class TraceTree:
     runs: int
 
     @property
+    def outcome_words(self) -> tuple[str, str]:
+        """How to say the run's end: a coding task's search ends on its public tests only (the
+        hidden ones are graded later, outside the search), so it never claims "solved"."""
+        data = self.run.task.get("data")
+        if isinstance(data, dict) and "public_tests" in data:
+            return "passed public tests", "did not pass public tests"
+        return "solved", "not solved"
+
+    @property
     def finished(self) -> bool:
         return self.end is not None
 

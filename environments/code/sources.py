@@ -128,6 +128,12 @@ def problem_from_call(
 ) -> CodeProblem:
     """A problem from Python values: `tests` are public assert strings (default: the docstring's
     examples), `hidden_tests` are asserts kept for the final verdict only."""
+    for name, value in (("tests", tests), ("hidden_tests", hidden_tests)):
+        if isinstance(value, str):  # a string is an iterable of one-character "tests"
+            raise ProblemError(
+                f"problem {id!r}: {name} must be a list of assert statements, not one string; "
+                f"write {name}=[{value[:40]!r}]"
+            )
     given = list(tests)
     return make_problem(id, prompt, entry_point, public_tests=given or None, hidden_asserts=list(hidden_tests) or None)
 

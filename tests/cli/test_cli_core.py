@@ -57,6 +57,21 @@ def test_show_prints_the_tree_with_the_best_path(tmp_path: Path) -> None:
     for text in search.best_texts:
         assert text in result.output
     assert "★" in result.output
+    assert "outcome" in result.output and "solved" in result.output
+
+
+def test_show_says_a_coding_search_passed_public_tests_not_solved(tmp_path: Path) -> None:
+    trace = tmp_path / "run.jsonl"
+    budget = Budget(max_expansions=200)
+    controller = BestFirst(UniformPolicy(), RandomRollout(n=4), branching=64, max_depth=3, budget=budget, trace=trace)
+    asyncio.run(controller.run(Game24Env(), game24_task((4, 9, 10, 13))))
+    records = [json.loads(line) for line in trace.read_text().splitlines()]
+    records[0]["task"]["data"] = {"entry_point": "f", "public_tests": ["assert f() == 1"]}  # as a code task's
+    trace.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = runner.invoke(app, ["show", str(trace)])
+    assert result.exit_code == 0, result.output
+    outcome = next(line for line in result.output.splitlines() if line.strip().startswith("outcome"))
+    assert "passed public tests" in outcome and "solved" not in outcome
 
 
 def test_show_marks_an_unfinished_run(tmp_path: Path) -> None:
@@ -69,7 +84,7 @@ def test_show_marks_an_unfinished_run(tmp_path: Path) -> None:
     result = runner.invoke(app, ["show", str(trace)])
     assert result.exit_code == 0, result.output
     assert "unfinished" in result.output
-    assert "--resume" in " ".join(result.output.split())  # the command-line way first
+    assert "--resume" in " ".join(result.output.split()) and "resume=True" not in result.output
 
 
 @pytest.mark.parametrize(

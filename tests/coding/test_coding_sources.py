@@ -81,6 +81,10 @@ def test_python_call_and_humaneval_ids() -> None:
     assert problem_from_call(PROMPT).public_tests == ("assert double(2) == 4",)
     with pytest.raises(ProblemError, match="defines no function"):
         problem_from_call("x = 1\n")
+    with pytest.raises(ProblemError, match="hidden_tests must be a list of assert statements, not one string"):
+        problem_from_call(PROMPT, hidden_tests="assert double(7) == 14")
+    with pytest.raises(ProblemError, match="tests must be a list"):
+        problem_from_call(PROMPT, "assert double(1) == 2")
     assert resolve_problem("7").id == "HumanEval/7"
     assert resolve_problem("HumanEval/163").entry_point == "generate_integers"
     with pytest.raises(ProblemError, match="unknown problem id"):

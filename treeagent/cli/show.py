@@ -67,11 +67,11 @@ def show(
     if end is None:
         summary.add_row(
             "status",
-            "[yellow]unfinished[/] (no end record: the run was killed; resume it with the same command and "
-            "--resume, or resume=True in Python)",
+            "[yellow]unfinished[/] (no end record: the run was killed; resume it with the same command and --resume)",
         )
     else:
-        summary.add_row("solved", "[green]yes[/]" if end.solved else "[red]no[/]")
+        yes, no = tree.outcome_words
+        summary.add_row("outcome", f"[green]{yes}[/]" if end.solved else f"[red]{no}[/]")
         summary.add_row("stopped by", end.stop_reason)
         path = [nodes[i].text or "?" for i in end.best_path[1:] if i in nodes]
         summary.add_row("best path", " → ".join(path) or "(root)")

@@ -93,6 +93,7 @@ def payload(tree: TraceTree) -> dict[str, Any]:
             "finished": tree.finished,
             "torn_tail": tree.torn_tail,
             "solved": end.solved if end else None,
+            "outcome_words": list(tree.outcome_words),
             "stop_reason": end.stop_reason if end else None,
             "stats": end.stats if end else None,
             "tree_nodes": end.nodes if end else None,

@@ -215,7 +215,7 @@
     const s = document.getElementById("summary");
     const stat = meta.stats || {};
     const parts = [
-      meta.finished ? (meta.solved ? "solved" : "not solved") : "unfinished (no end record yet)",
+      meta.finished ? (meta.solved ? meta.outcome_words[0] : meta.outcome_words[1]) : "unfinished (no end record yet)",
       meta.stop_reason ? "stopped by " + meta.stop_reason : null,
       meta.stats ? `${stat.expansions} expansions · ${stat.env_steps} env steps · ${stat.llm_calls} LLM calls · ${stat.tokens} tokens · ${fmt(stat.wall_seconds)} s` : null,
       "seed " + meta.seed,
