@@ -12,21 +12,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from treeagent.agents import engine_env
+from treeagent.agents import engine_cores, engine_env
 from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.process_groups import group_alive, kill_group
 
 
 class ServerStartError(RuntimeError):
@@ -118,9 +118,7 @@ def build_command(config: ServerConfig, python: Path, model_dir: Path) -> list[s
 def engine_environ(config: ServerConfig) -> dict[str, str]:
     """The engine's environment: offline (never a hub), caches under ours, CPU KV cache size.
 
-    VLLM_CPU_OMP_THREADS_BIND is left at vLLM's `auto` (model threads pinned to one core, one core
-    kept for the scheduler): `nobind` was 4-5x slower on 2 cores. A second engine on the same
-    machine is pinned to the same core, so it starts and runs slowly while the first one is busy.
+    The thread binding is set per engine by `engine_cores.assign` when it starts.
     """
     cache = engine_env.cache_dir()
     env = dict(os.environ)
@@ -239,6 +237,7 @@ class VLLMServer:
         """Start and wait until the server answers. `detach`: the server outlives this process;
         `on_spawn(pid)` runs right after the spawn (the pid file is written before the wait)."""
         cmd, env = await asyncio.to_thread(prepare, self.config, self._log)
+        bind, cores = engine_cores.assign(env, run_dir(), self.config.port, group_alive)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         supervisor = [sys.executable, "-m", "treeagent.agents.supervisor"]
         if not detach:
@@ -255,10 +254,23 @@ class VLLMServer:
                 env=env,
                 start_new_session=True,
             )
+        engine_cores.write_claim(run_dir(), self.config.port, self._proc.pid, cores)
         if on_spawn is not None:
             on_spawn(self._proc.pid)
         await self._wait_ready()
+        self._report_binding(bind)
         return self.base_url
+
+    def _report_binding(self, bind: str) -> None:
+        """Say which cores the engine's threads hold (from its log) and keep the claim exact."""
+        assert self._proc is not None
+        found = engine_cores.binding_from_log(self.log_file.read_text(errors="replace"))
+        if found is None:
+            return
+        cores, reserved = found
+        engine_cores.write_claim(run_dir(), self.config.port, self._proc.pid, cores)
+        kept = f"; core(s) {sorted(reserved)} kept for its scheduler" if reserved else ""
+        self._log(f"engine threads on core(s) {sorted(cores)} ({engine_cores.BIND_VAR}={bind}){kept}")
 
     async def _wait_ready(self) -> None:
         assert self._proc is not None
@@ -290,30 +302,8 @@ class VLLMServer:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             await kill_group(proc.pid, lambda: proc.poll() is not None)
-
-
-async def kill_group(pgid: int, exited: Callable[[], bool], grace_s: float = 15.0) -> None:
-    """SIGTERM the group (the supervisor stops the server, then kills the rest); SIGKILL if it lingers."""
-    with suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if exited() and not group_alive(pgid):
-            return
-        await asyncio.sleep(0.2)
-    with suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
-def group_alive(pgid: int) -> bool:
-    """True while any process of the group exists."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        if proc is not None:
+            engine_cores.claim_path(run_dir(), self.config.port).unlink(missing_ok=True)
 
 
 async def start_background(config: ServerConfig, log: Callable[[str], None] | None = None) -> str:
@@ -356,6 +346,7 @@ async def stop_background(port: int) -> bool:
     if alive:
         await kill_group(pgid, lambda: not group_alive(pgid))
     pidfile.unlink(missing_ok=True)
+    engine_cores.claim_path(run_dir(), port).unlink(missing_ok=True)
     return alive
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from treeagent.agents.vllm_server import ServerConfig, ServerStartError, build_command, kill_group, prepare
+from treeagent.agents.process_groups import kill_group
+from treeagent.agents.vllm_server import ServerConfig, ServerStartError, build_command, prepare
 from treeagent.cli.main import app
 
 

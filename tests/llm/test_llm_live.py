@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -10,17 +11,20 @@ import pytest
 from pydantic import BaseModel, Field
 
 from treeagent.agents.base import NodeView
+from treeagent.agents.engine_cores import read_claims
 from treeagent.agents.llm_client import ContextLengthError, LLMClient, Sampling
 from treeagent.agents.llm_config import LLMConfig
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
+from treeagent.agents.process_groups import group_alive
 from treeagent.agents.reflector import LLMReflector
 from treeagent.agents.vllm_server import (
     ServerConfig,
     ServerStartError,
+    VLLMServer,
     answers,
-    group_alive,
     pid_path,
+    run_dir,
     serve_or_connect,
     start_background,
     stop_background,
@@ -136,6 +140,27 @@ async def test_requests_survive_a_server_restart(live_base_url: str) -> None:
         completion = await asyncio.wait_for(pending, timeout=180)
         assert len(completion.choices) == 1
         assert llm.stats.retries >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+async def test_two_engines_side_by_side_answer_each_on_cores_of_its_own(live_base_url: str) -> None:
+    first = urlparse(live_base_url).port or 80
+    held = read_claims(run_dir(), group_alive)
+    if first not in held or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("the suite's server was not started by treeagent on this machine, or there is one core")
+    lines: list[str] = []
+    async with VLLMServer(ServerConfig(port=free_port()), log=lines.append) as second:
+        now = read_claims(run_dir(), group_alive)
+        port = urlparse(second.base_url).port
+        assert port in now and now[port] and not now[port] & now[first], now
+        reported = [line for line in lines if "engine threads on core(s)" in line]
+        assert reported and str(sorted(now[port])) in reported[0]
+        for url in (live_base_url, second.base_url):
+            async with LLMClient(LLMConfig(base_urls=[url])) as llm:
+                reply = await llm.complete(HELLO, sampling=Sampling(max_tokens=4))
+                assert len(reply.choices) == 1
+    assert port not in read_claims(run_dir(), group_alive)  # stopped: its claim is gone
 
 
 async def test_policy_on_live_server_gives_legal_moves(live_llm: LLMClient) -> None:
