@@ -355,11 +355,4 @@ async def _coding_cell(spec: dict[str, Any]) -> dict[str, Any]:
             "llm": spec.get("llm") or {},
         }
     )
-    keep = ("stop_reason", "public_passed", "public_total", "expansions", "env_steps", "llm_calls", "tokens")
-    return {
-        "task": row["id"],
-        "solved": row["passed"],
-        **{k: row[k] for k in keep},
-        "nodes": row["nodes"],
-        "wall_s": row["wall_s"],
-    }
+    return {**row, "task": row["id"], "solved": row["passed"]}

@@ -16,21 +16,15 @@ after which `treeagent run maze -c wide_beam`, `compare` and the evals take them
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import json
-import os
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
 
 from treeagent.environments.base import Environment, Task
 from treeagent.search import DFSDT, MCTS, Beam, BestFirst, Controller
 from treeagent.search.knobs import KnobError, check_knobs, controller_knobs
 from treeagent.search.react import ReActChain
+from treeagent.task_specs import EnvSpecError
 
 
 def normalise(name: str) -> str:
@@ -40,10 +34,6 @@ def normalise(name: str) -> str:
 
 class UnknownRecipe(ValueError):
     """A name no table holds; the message lists the names it does hold."""
-
-
-class EnvSpecError(ValueError):
-    """The environment name or the task given for it is not usable; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,42 +168,23 @@ POLICIES = Registry("policy")
 EVALUATORS = Registry("evaluator")
 
 
-def _llm_policy(llm: Any) -> Any:
-    from treeagent.agents.llm_policy import LLMPolicy
-
-    return LLMPolicy(llm)
-
-
-def _uniform(llm: Any = None) -> Any:
-    from treeagent.agents.heuristics import UniformPolicy
-
-    return UniformPolicy()
+def _agent(path: str, *, with_llm: bool = False, **kwargs: Any) -> Callable[..., Any]:
+    """`Class(llm, **kwargs)` (or without the model) from `module:Class`, imported when first built."""
+    build = lazy(path)
+    return lambda llm=None: build(llm, **kwargs) if with_llm else build(**kwargs)
 
 
-def _self_evaluator(llm: Any) -> Any:
-    from treeagent.agents.llm_evaluator import LLMSelfEvaluator
-
-    return LLMSelfEvaluator(llm)
-
-
-def _rollout(llm: Any = None) -> Any:
-    from treeagent.agents.heuristics import RandomRollout
-
-    return RandomRollout(n=4)
-
-
-def _reward(llm: Any = None) -> Any:
-    from treeagent.agents.heuristics import EnvReward
-
-    return EnvReward()
-
-
-POLICIES.register(Recipe("uniform", "every legal action alike (no model; the environment must list them)", _uniform))
-POLICIES.register(Recipe("llm", "the model proposes actions", _llm_policy, needs_llm=True))
-EVALUATORS.register(Recipe("auto", "the model's self-evaluation when a model is used, else rollouts", _rollout))
-EVALUATORS.register(Recipe("rollout", "mean reward of 4 random rollouts", _rollout))
-EVALUATORS.register(Recipe("reward", "the environment's reward", _reward))
-EVALUATORS.register(Recipe("llm", "the model's self-evaluation", _self_evaluator, needs_llm=True))
+_ROLLOUTS = _agent("treeagent.agents.heuristics:RandomRollout", n=4)
+_SELF_EVALUATION = _agent("treeagent.agents.llm_evaluator:LLMSelfEvaluator", with_llm=True)
+POLICIES.register(
+    Recipe("uniform", "every legal action alike (no model)", _agent("treeagent.agents.heuristics:UniformPolicy"))
+)
+_LLM_POLICY = _agent("treeagent.agents.llm_policy:LLMPolicy", with_llm=True)
+POLICIES.register(Recipe("llm", "the model proposes actions", _LLM_POLICY, needs_llm=True))
+EVALUATORS.register(Recipe("auto", "the model's self-evaluation when a model is used, else rollouts", _ROLLOUTS))
+EVALUATORS.register(Recipe("rollout", "mean reward of 4 random rollouts", _ROLLOUTS))
+EVALUATORS.register(Recipe("reward", "the environment's reward", _agent("treeagent.agents.heuristics:EnvReward")))
+EVALUATORS.register(Recipe("llm", "the model's self-evaluation", _SELF_EVALUATION, needs_llm=True))
 
 
 def needs_model(policy: str, evaluator: str) -> bool:
@@ -278,10 +249,10 @@ PLAYERS = Registry("player")
 _PLAYER_KNOBS = "simulations, exploration, seed, concurrency"
 
 
-def _mcts_player(*, simulations: int, exploration: float, seed: int, concurrency: int, **_: Any) -> Any:
-    from treeagent.games import MCTSPlayer
-
-    return MCTSPlayer(simulations, exploration, seed, concurrency)
+def _player(path: str, *settings: str) -> Callable[..., Any]:
+    """`Class(*settings)` from `module:Class`, the settings picked by name from what `play` passes."""
+    build = lazy(path)
+    return lambda **given: build(*(given[name] for name in settings))
 
 
 def _uniform_mcts(*, simulations: int, seed: int, **_: Any) -> Any:
@@ -312,26 +283,24 @@ def _internal(*, llm: Any, llm_tokens: int, **_: Any) -> Any:
     return InternalSearchPlayer(InternalSearch(llm, max_tokens=llm_tokens))
 
 
-def _random_player(*, seed: int, **_: Any) -> Any:
-    from treeagent.games import RandomPlayer
-
-    return RandomPlayer(seed)
-
-
-def _openspiel_mcts(*, simulations: int, exploration: float, seed: int, **_: Any) -> Any:
-    from treeagent.games import OpenSpielMCTSPlayer
-
-    return OpenSpielMCTSPlayer(simulations, exploration, seed)
-
-
 for _recipe in (
-    Recipe("mcts", "treeagent's MCTS, uniform policy, random rollouts", _mcts_player, _PLAYER_KNOBS),
+    Recipe(
+        "mcts",
+        "treeagent's MCTS, uniform policy, random rollouts",
+        _player("treeagent.games:MCTSPlayer", "simulations", "exploration", "seed", "concurrency"),
+        _PLAYER_KNOBS,
+    ),
     Recipe("uniform-mcts", "PUCT MCTS with uniform priors (llm-mcts without the model)", _uniform_mcts, "simulations"),
     Recipe("llm", "the model alone, one request per move", _llm_player, needs_llm=True),
     Recipe("llm-mcts", "PUCT MCTS with the model's priors", _llm_mcts, _PLAYER_KNOBS + ", value_weight", True),
     Recipe("internal", "the model's in-context search", _internal, "llm_tokens", needs_llm=True),
-    Recipe("random", "uniformly random legal moves", _random_player, "seed"),
-    Recipe("openspiel-mcts", "OpenSpiel's own Python MCTS bot", _openspiel_mcts, _PLAYER_KNOBS),
+    Recipe("random", "uniformly random legal moves", _player("treeagent.games:RandomPlayer", "seed"), "seed"),
+    Recipe(
+        "openspiel-mcts",
+        "OpenSpiel's own Python MCTS bot",
+        _player("treeagent.games:OpenSpielMCTSPlayer", "simulations", "exploration", "seed"),
+        "simulations, exploration, seed",
+    ),
 ):
     PLAYERS.register(_recipe)
 
@@ -354,7 +323,9 @@ def register_environment(
     --task through `task(text)` (default: a task whose id and prompt are the text)."""
 
     def build(arg: str | None, text: str | None, as_json: str | None) -> tuple[Environment[Any, Any], Task]:
-        return factory(), _task(name, text, as_json, task)
+        from treeagent.task_specs import task_from_text
+
+        return factory(), task_from_text(name, text, as_json, task)
 
     return ENVIRONMENTS.register(Recipe(name, summary, build), replace=replace)
 
@@ -366,60 +337,26 @@ def make(spec: str, task_text: str | None = None, task_json: str | None = None) 
     if head in ENVIRONMENTS:
         return ENVIRONMENTS[head].build(arg if sep else None, task_text, task_json)
     if sep:
-        return _user_env(spec), _task(spec, task_text, task_json, None)
+        from treeagent.task_specs import task_from_text, user_env
+
+        return user_env(spec), task_from_text(spec, task_text, task_json, None)
     known = ", ".join([*(r.name for r in ENVIRONMENTS.values()), "module:Class"])
     raise EnvSpecError(f"unknown environment {spec!r}; use one of: {known}")
 
 
-def _game24(arg: str | None, text: str | None, as_json: str | None) -> tuple[Environment[Any, Any], Task]:
-    from treeagent.environments.games.game24 import Game24Env, game24_task
-
-    if as_json:
-        return Game24Env(), _task_from_json(as_json)
-    if not text:
-        raise EnvSpecError("game24 needs --task with four numbers, e.g. --task '4 9 10 13'")
-    try:
-        return Game24Env(), game24_task(text.replace(",", " ").split())
-    except (ValueError, TypeError) as exc:
-        raise EnvSpecError(f"bad Game of 24 task {text!r}: {exc}") from None
-
-
-def _web(arg: str | None, text: str | None, as_json: str | None) -> tuple[Environment[Any, Any], Task]:
-    from treeagent.environments.web import WebEnv, WebTaskError, miniwob_task
-
-    if as_json:
-        return WebEnv(), _task_from_json(as_json)
-    name, _, seed = (text or "").partition("#")
-    if not name or (seed and not seed.isdigit()):
-        raise EnvSpecError("web needs --task NAME or NAME#SEED, e.g. --task click-button#3 (treeagent web list)")
-    try:
-        return WebEnv(), miniwob_task(name, int(seed or 0))
-    except WebTaskError as exc:
-        raise EnvSpecError(str(exc)) from None
-
-
-def _openspiel(arg: str | None, text: str | None, as_json: str | None) -> tuple[Environment[Any, Any], Task]:
-    from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
-
-    if not arg:
-        raise EnvSpecError("openspiel needs a game: openspiel:GAME, e.g. openspiel:tic_tac_toe")
-    moves: list[int | str] = [int(m) if m.lstrip("-").isdigit() else m for m in (text or "").split()]
-    return OpenSpielEnv(arg), _task_from_json(as_json) if as_json else game_task(arg, moves)
-
-
-ENVIRONMENTS.register(Recipe("game24", "the Game of 24; --task '4 9 10 13'", _game24))
+ENVIRONMENTS.register(Recipe("game24", "the Game of 24; --task '4 9 10 13'", lazy("treeagent.task_specs:game24")))
 ENVIRONMENTS.register(
     Recipe(
         "openspiel:GAME",
         "any two-player or single-player OpenSpiel game; --task 'MOVE MOVE ...' to start mid-game",
-        _openspiel,
+        lazy("treeagent.task_specs:openspiel"),
     )
 )
 ENVIRONMENTS.register(
     Recipe(
         "web",
         "a MiniWoB++ page in headless Chromium; --task 'click-button' or 'click-button#SEED' (treeagent web list)",
-        _web,
+        lazy("treeagent.task_specs:web"),
     )
 )
 #: what the command line's help lists: the registered environments and a user's own class
@@ -429,49 +366,3 @@ ENVIRONMENT_HELP = "; ".join(
         'module:Class: your own Environment subclass; --task-json \'{"id": ..., "prompt": ..., "data": {...}}\'',
     ]
 )
-
-
-def _user_env(spec: str) -> Environment[Any, Any]:
-    """`package.module:Class` (importable, or relative to the current directory) or `path/file.py:Class`."""
-    module_name, _, class_name = spec.rpartition(":")
-    try:
-        if module_name.endswith(".py"):
-            path = Path(module_name)
-            if not path.is_file():
-                raise ImportError(f"no file {path}")
-            loaded = importlib.util.spec_from_file_location(path.stem, path)
-            assert loaded is not None and loaded.loader is not None
-            module = importlib.util.module_from_spec(loaded)
-            sys.modules[path.stem] = module
-            loaded.loader.exec_module(module)
-        else:
-            if os.getcwd() not in sys.path:
-                sys.path.insert(0, os.getcwd())
-            module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise EnvSpecError(f"cannot import {module_name!r} for environment {spec!r}: {exc}") from None
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Environment)):
-        raise EnvSpecError(f"{spec!r} is not an Environment subclass (module {module_name} has no such class)")
-    try:
-        return cls()
-    except TypeError as exc:
-        raise EnvSpecError(f"{spec!r} must be constructible with no arguments for the command line: {exc}") from None
-
-
-def _task(spec: str, text: str | None, as_json: str | None, parse: Callable[[str], Task] | None) -> Task:
-    if as_json:
-        return _task_from_json(as_json)
-    if text:
-        return parse(text) if parse is not None else Task(id=text[:60], prompt=text)
-    raise EnvSpecError(f'{spec} needs a task: --task TEXT or --task-json \'{{"id": ..., "data": {{...}}}}\'')
-
-
-def _task_from_json(text: str) -> Task:
-    try:
-        return Task.model_validate(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise EnvSpecError(f"--task-json is not JSON: {exc.msg} at character {exc.pos}") from None
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'task'}: {e['msg']}" for e in exc.errors())
-        raise EnvSpecError(f"--task-json is not a task: {problems}") from None

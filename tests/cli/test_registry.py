@@ -16,7 +16,9 @@ from treeagent.environments.base import Environment, Step, Task
 from treeagent.registry import (
     CONTROLLERS,
     ENVIRONMENTS,
+    EVALUATORS,
     PLAYERS,
+    POLICIES,
     SOLVERS,
     Recipe,
     Registry,
@@ -47,7 +49,7 @@ def test_every_controller_builds_and_its_breadth_lands_on_its_own_knob() -> None
 
 
 def test_every_solver_player_and_environment_resolves() -> None:
-    assert list(SOLVERS)[0] == "test_guided" and {"greedy", "best_of_n", "pgtd", "mcts"} <= set(SOLVERS)
+    assert next(iter(SOLVERS)) == "test_guided" and {"greedy", "best_of_n", "pgtd", "mcts"} <= set(SOLVERS)
     import treeagent.coding.solvers as builders
 
     for name in SOLVERS:  # each name has its builder
@@ -58,6 +60,8 @@ def test_every_solver_player_and_environment_resolves() -> None:
     env, task = make("game24", "4 9 10 13")
     assert type(env).__name__ == "Game24Env" and task.data["numbers"] == [4, 9, 10, 13]
     assert {"game24", "openspiel", "web"} <= set(ENVIRONMENTS)
+    assert [n for n, r in POLICIES.items() if r.needs_llm] == ["llm"]
+    assert [n for n, r in EVALUATORS.items() if r.needs_llm] == ["llm"]
 
 
 @pytest.mark.parametrize("spelling", ["best-first", "best_first", "Best-First", " BEST_FIRST "])
@@ -98,8 +102,17 @@ def test_best_first_spellings_pass_web_run_checks_and_an_unknown_one_does_not() 
         (["eval", "miniwob", "--controller", "astar"], "unknown controller 'astar'"),
         (["play", "tic_tac_toe", "--a", "deep-blue"], "unknown player 'deep-blue'; choose one of: mcts, uniform-mcts"),
         (
-            ["compare", "--env", "game24", "--controllers", "best-first,astar", "--budget", "expansions=5"]
-            + ["--tasks", "4 9 10 13"],
+            [
+                "compare",
+                "--env",
+                "game24",
+                "--controllers",
+                "best-first,astar",
+                "--budget",
+                "expansions=5",
+                "--tasks",
+                "1",
+            ],
             "unknown controller 'astar'",
         ),
         (
@@ -176,7 +189,7 @@ def test_a_user_registers_a_controller_and_an_environment_with_one_call_each() -
 def test_a_registry_lists_only_the_choices_a_domain_allows() -> None:
     table = Registry("thing")
     for name in ("a-one", "b_two", "c"):
-        table.register(Recipe(name, "x", lambda: name))
+        table.register(Recipe(name, "x", str))
     with pytest.raises(UnknownRecipe, match=r"^unknown thing 'c' here; choose one of: a-one, b_two$"):
         table.get_recipe("c", among=("a_one", "b-two"), where=" here")
     assert table.canonical("A-ONE") == "a_one" and "B-Two" in table and len(table) == 3
