@@ -131,17 +131,16 @@ def budget_label(budget: dict[str, Any]) -> str:
 def check_config(config: CompareConfig) -> CompareConfig:
     """The config with every name in its one spelling, if its controllers, knobs and budgets can
     run on this environment; else a `CompareError` (or the registry's `UnknownRecipe`) saying why."""
+    names = [(SOLVERS if config.coding else CONTROLLERS).canonical(c) for c in config.controllers]
+    if len(set(names)) != len(names):
+        raise CompareError(f"--controllers names one controller twice: {', '.join(config.controllers)}")
     if config.coding:
-        names = [SOLVERS.canonical(c) for c in config.controllers]
         for level in config.budgets:
             if set(level) - {"max_llm_calls", "max_seconds"} or "max_llm_calls" not in level:
                 raise CompareError("coding solvers count their budget in LLM calls: use --budget llm_calls=N[,M,...]")
         if config.knobs:
             raise CompareError("--set knobs apply to the search controllers, not to the coding solvers")
         return config.model_copy(update={"controllers": names})
-    names = [CONTROLLERS.canonical(c) for c in config.controllers]
-    if len(set(names)) != len(names):
-        raise CompareError(f"--controllers names one controller twice: {', '.join(config.controllers)}")
     policy, evaluator = POLICIES.canonical(config.policy), EVALUATORS.canonical(config.evaluator)
     knobs = {_knob_key(k): v for k, v in config.knobs.items()}
     for knob in knobs:

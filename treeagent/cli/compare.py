@@ -135,8 +135,6 @@ def _names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise UserError("--controllers needs at least one name, e.g. --controllers best_first,mcts")
-    if len(set(names)) != len(names):
-        raise UserError(f"--controllers names one controller twice: {text}")
     return names
 
 

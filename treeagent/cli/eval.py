@@ -81,6 +81,13 @@ def eval_(
         typer.echo(json.dumps(summary))
 
 
+def _print(*rows: tuple[str, str]) -> None:
+    table = Table(show_header=False, box=None)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 def _slug(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(source).stem if source.endswith((".jsonl", ".gz")) else source)
 
@@ -97,15 +104,15 @@ def _coding(source: str, solver: str, budget_calls: int, limit: int | None, jobs
         summary = asyncio.run(
             _run_coding(problems, source, solver, budget_calls, results, jobs, base_url, ray, options)
         )
-    table = Table(show_header=False, box=None)
-    table.add_row("problems", f"{summary.problems} ({summary.resumed} taken from the results file)")
-    table.add_row("pass@1 (hidden tests)", f"[bold]{summary.pass1:.3f}[/] ({summary.passed}/{summary.problems})")
-    table.add_row("passed public tests", f"{summary.solved_public}/{summary.problems}")
-    table.add_row("LLM calls", str(summary.llm_calls))
-    table.add_row("tokens", str(summary.tokens))
-    table.add_row("wall time (sum over problems)", f"{summary.wall_s:.1f} s")
-    table.add_row("results", str(summary.results))
-    console.print(table)
+    _print(
+        ("problems", f"{summary.problems} ({summary.resumed} taken from the results file)"),
+        ("pass@1 (hidden tests)", f"[bold]{summary.pass1:.3f}[/] ({summary.passed}/{summary.problems})"),
+        ("passed public tests", f"{summary.solved_public}/{summary.problems}"),
+        ("LLM calls", str(summary.llm_calls)),
+        ("tokens", str(summary.tokens)),
+        ("wall time (sum over problems)", f"{summary.wall_s:.1f} s"),
+        ("results", str(summary.results)),
+    )
     keys = ("problems", "pass1", "llm_calls", "tokens", "wall_s", "solver", "budget_calls", "passed")
     return {k: getattr(summary, k) for k in (*keys, "solved_public", "resumed", "results")}
 
@@ -177,14 +184,14 @@ def _miniwob(
     seeds = [seed + i for i in range(episodes)]
     results = out or Path("runs") / f"eval-miniwob-{name}-{budget_calls}.jsonl"
     summary = asyncio.run(_run_miniwob(names, seeds, config, results, traces, base_url))
-    table = Table(show_header=False, box=None)
-    table.add_row("episodes", f"{summary.episodes} ({summary.resumed} taken from the results file)")
-    table.add_row("success rate", f"[bold]{summary.success_rate:.3f}[/] ({summary.solved}/{summary.episodes})")
-    table.add_row("by task", ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in summary.by_task.items()))
-    table.add_row("LLM calls", str(summary.llm_calls))
-    table.add_row("wall time", f"{summary.wall_s:.1f} s")
-    table.add_row("results", str(results))
-    console.print(table)
+    _print(
+        ("episodes", f"{summary.episodes} ({summary.resumed} taken from the results file)"),
+        ("success rate", f"[bold]{summary.success_rate:.3f}[/] ({summary.solved}/{summary.episodes})"),
+        ("by task", ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in summary.by_task.items())),
+        ("LLM calls", str(summary.llm_calls)),
+        ("wall time", f"{summary.wall_s:.1f} s"),
+        ("results", str(results)),
+    )
     return summary.as_dict()
 
 
@@ -219,17 +226,15 @@ def _bfcl(category: str, controller: str, budget_calls: int, limit: int | None, 
         raise UserError(str(exc)) from None
     results = out or Path("runs") / f"eval-bfcl-{category}-{name}-{budget_calls}.jsonl"
     summary = asyncio.run(_run_bfcl(tasks, category, name, budget_calls, results, jobs, seed, width, traces, base_url))
-    table = Table(show_header=False, box=None)
-    table.add_row("tasks", f"{summary.tasks} ({summary.resumed} taken from the results file)")
-    table.add_row(
-        "success (BFCL checker)", f"[bold]{summary.success_rate:.3f}[/] ({summary.successes}/{summary.tasks})"
+    _print(
+        ("tasks", f"{summary.tasks} ({summary.resumed} taken from the results file)"),
+        ("success (BFCL checker)", f"[bold]{summary.success_rate:.3f}[/] ({summary.successes}/{summary.tasks})"),
+        ("answered every turn", f"{summary.finished}/{summary.tasks}"),
+        ("LLM calls", str(summary.llm_calls)),
+        ("tokens", str(summary.tokens)),
+        ("wall time (sum over tasks)", f"{summary.wall_s:.1f} s"),
+        ("results", str(summary.results)),
     )
-    table.add_row("answered every turn", f"{summary.finished}/{summary.tasks}")
-    table.add_row("LLM calls", str(summary.llm_calls))
-    table.add_row("tokens", str(summary.tokens))
-    table.add_row("wall time (sum over tasks)", f"{summary.wall_s:.1f} s")
-    table.add_row("results", str(summary.results))
-    console.print(table)
     return summary.model_dump()
 
 
