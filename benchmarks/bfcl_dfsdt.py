@@ -26,7 +26,7 @@ from treeagent.agents.llm_config import LLMConfig
 from treeagent.agents.vllm_server import serve_or_connect
 from treeagent.environments.base import Task
 from treeagent.environments.tools.bfcl import BFCLEnv, ground_truth, ground_truth_actions, load_tasks
-from treeagent.tools.suite import CONTROLLERS, build_controller, result_row
+from treeagent.tools.suite import TOOL_CONTROLLERS, build_controller, result_row
 
 
 def stratified(tasks: list[Task], limit: int) -> list[Task]:
@@ -77,11 +77,11 @@ async def main(limit: int, budget_calls: int, base_url: str | None, seed: int) -
     env = BFCLEnv()
     tasks = stratified(load_tasks("multi_turn_base"), limit)
     costs = await copy_cost(env, tasks)
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTROLLERS}
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TOOL_CONTROLLERS}
     native: bool | None = None
     async with serve_or_connect(base_url) as server, LLMClient(LLMConfig.load(base_urls=server.base_url)) as llm:
         for task in tasks:
-            searches = {name: build_controller(name, llm, budget_calls, seed=seed) for name in CONTROLLERS}
+            searches = {name: build_controller(name, llm, budget_calls, seed=seed) for name in TOOL_CONTROLLERS}
             started = time.perf_counter()
             results = await asyncio.gather(*(s.run(env, task) for s in searches.values()))
             wall = time.perf_counter() - started
@@ -98,7 +98,7 @@ async def main(limit: int, budget_calls: int, base_url: str | None, seed: int) -
     n = len(tasks)
     summary: dict[str, Any] = {"tasks": n, "budget_calls": budget_calls}
     print(f"\n{'controller':<11} {'success':>8} {'finished':>9} {'calls/task':>11} {'tokens/task':>12}")
-    for name in CONTROLLERS:
+    for name in TOOL_CONTROLLERS:
         done = rows[name]
         success = sum(r["success"] for r in done) / n
         finished = sum(r["finished"] for r in done) / n
@@ -107,8 +107,10 @@ async def main(limit: int, budget_calls: int, base_url: str | None, seed: int) -
         print(f"{name:<11} {success:>8.3f} {finished:>9.3f} {calls:>11.1f} {tokens:>12.0f}")
         summary[f"{name}_success"] = round(success, 4)
         summary[f"{name}_finished"] = round(finished, 4)
-    summary["calls_per_task"] = {name: round(sum(r["llm_calls"] for r in rows[name]) / n, 2) for name in CONTROLLERS}
-    summary["tokens_per_task"] = {name: round(sum(r["tokens"] for r in rows[name]) / n, 1) for name in CONTROLLERS}
+    summary["calls_per_task"] = {
+        name: round(sum(r["llm_calls"] for r in rows[name]) / n, 2) for name in TOOL_CONTROLLERS
+    }
+    summary["tokens_per_task"] = {name: round(sum(r["tokens"] for r in rows[name]) / n, 1) for name in TOOL_CONTROLLERS}
     summary.update(costs)
     summary["copy_vs_tool_step"] = round(costs["copy_us"] / costs["tool_step_us"], 3)
     summary["native_tools"] = native

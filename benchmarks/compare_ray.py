@@ -17,7 +17,7 @@ import time
 
 from treeagent.compare import CompareConfig, run_compare
 from treeagent.environments.games import game24_task, generate_puzzles
-from treeagent.scaleout import ray_cluster
+from treeagent.ray_backend import ray_cluster
 
 
 def main() -> None:

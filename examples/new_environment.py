@@ -13,7 +13,8 @@ import asyncio
 
 from treeagent.agents.heuristics import RandomRollout, UniformPolicy
 from treeagent.environments.base import Environment, InvalidAction, Step, Task
-from treeagent.search import CONTROLLERS, Budget
+from treeagent.registry import CONTROLLERS
+from treeagent.search import Budget
 
 OPS = {"+1": lambda n: n + 1, "*2": lambda n: n * 2, "*3": lambda n: n * 3}
 State = tuple[int, int, int]  # number, moves left, target
@@ -45,8 +46,8 @@ class ReachTarget(Environment[State, str]):
 async def main() -> None:
     task = Task(id="2-to-29", data={"start": 2, "moves": 5, "target": 29})
     knobs = {"dfsdt": {"width": 3}, "beam": {"width": 9, "expansions_per_beam": 3}}  # try all 3 moves
-    for name, cls in CONTROLLERS.items():
-        search = cls(
+    for name in ("best_first", "dfsdt", "mcts", "beam"):  # the tree searches of the registry
+        search = CONTROLLERS[name](
             UniformPolicy(), RandomRollout(n=4), budget=Budget(max_expansions=300), seed=1, **knobs.get(name, {})
         )
         result = await search.run(ReachTarget(), task)

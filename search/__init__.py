@@ -11,10 +11,7 @@ from treeagent.search.result import SearchResult
 from treeagent.search.run import SearchRun
 from treeagent.search.trace import ResumeCache, TraceError, TraceWriter, last_run, read_records
 
-CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (BestFirst, DFSDT, MCTS, Beam)}
-
 __all__ = [
-    "CONTROLLERS",
     "DFSDT",
     "MCTS",
     "Beam",

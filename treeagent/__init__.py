@@ -2,7 +2,9 @@
 
 The public API in one place. A search is a controller (`BestFirst`, `DFSDT`, `MCTS`, `Beam`) run
 on an `Environment` and a `Task`, with a policy that proposes actions, an evaluator that scores
-nodes and a `Budget`; it returns a `SearchResult`.
+nodes and a `Budget`; it returns a `SearchResult`. `CONTROLLERS` and the other tables of
+`treeagent.registry` name the recipes every command reads; `register_controller` and
+`register_environment` add your own.
 """
 
 from treeagent.agents.base import (
@@ -19,8 +21,8 @@ from treeagent.agents.base import (
 )
 from treeagent.agents.heuristics import EnvReward, RandomRollout, ScriptedPolicy, UniformPolicy, Weighted
 from treeagent.environments.base import Capabilities, Environment, InvalidAction, Step, StepError, Task
+from treeagent.registry import CONTROLLERS, register_controller, register_environment
 from treeagent.search import (
-    CONTROLLERS,
     DFSDT,
     MCTS,
     Beam,
@@ -86,5 +88,7 @@ __all__ = [
     "Weighted",
     "asolve_code",
     "best_child",
+    "register_controller",
+    "register_environment",
     "solve_code",
 ]

@@ -1,29 +1,42 @@
 """The same-budget comparison harness: several controllers, the same tasks, model and budgets.
 
 A comparison is a grid of cells (budget level x controller x task). Each cell is one search, run
-by `compare_cells.run_cell`, a function from a JSON spec to a JSON row, so the grid runs the same
-here or spread over Ray (`treeagent.scaleout`). Rows are appended to a JSONL file as they land (a re-run skips
-the cells already there); `summarise` folds them into one row per (controller, budget level):
-success rate, LLM calls, tokens, expansions and wall time; `plot` draws success against budget.
+by `run_cell`, a function from a JSON spec to a JSON row, on the experiment runner (here, or one Ray
+task per cell); rows are appended to a JSONL file as they land (a re-run skips the cells already
+there); `summarise` folds them into one row per (controller, budget level): success rate, LLM
+calls, tokens, expansions and wall time.
 
 Environments: anything `treeagent run` takes (game24, openspiel:GAME, module:Class), searched by
-the controllers of `treeagent.search` with a uniform or LLM policy; or a coding problem set
-(`humaneval`, `code:FILE.jsonl`), searched by the coding solvers, where success means passing the
+the registry's controllers with its policies and evaluators; or a coding problem set (`humaneval`,
+`code:FILE.jsonl`), searched by the registry's coding solvers, where success means passing the
 hidden tests and the budget is counted in LLM calls.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from treeagent.results import append_result, read_results
-from treeagent.search import CONTROLLERS, Budget, Controller
-from treeagent.search.knobs import KnobError, check_knobs, controller_knobs, describe_knobs
+from treeagent.registry import (
+    CONTROLLERS,
+    EVALUATORS,
+    POLICIES,
+    SOLVERS,
+    controller_knob_values,
+    controller_takes,
+    make,
+    normalise,
+    search_agents,
+    search_controller,
+)
+from treeagent.runner import CellEvent, run_cells
+from treeagent.search import Budget
+from treeagent.search.knobs import KnobError
 
 CODING_ENVS = ("humaneval", "code:FILE.jsonl")
 #: short budget names, as on the command line, and the Budget field each one sets
@@ -50,7 +63,7 @@ class CompareConfig(BaseModel):
     #: one Budget (its fields) per level; the same for every controller
     budgets: list[dict[str, Any]] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)
-    policy: Literal["uniform", "llm"] = "uniform"
+    policy: str = "uniform"
     evaluator: str = "auto"
     knobs: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
@@ -115,45 +128,47 @@ def budget_label(budget: dict[str, Any]) -> str:
     return " ".join(f"{short[k]}={v:g}" if isinstance(v, float) else f"{short[k]}={v}" for k, v in budget.items())
 
 
-def check_config(config: CompareConfig) -> None:
-    """Controllers, knobs and budgets that can run on this environment, or a clear error."""
+def check_config(config: CompareConfig) -> CompareConfig:
+    """The config with every name in its one spelling, if its controllers, knobs and budgets can
+    run on this environment; else a `CompareError` (or the registry's `UnknownRecipe`) saying why."""
+    names = [(SOLVERS if config.coding else CONTROLLERS).canonical(c) for c in config.controllers]
+    if len(set(names)) != len(names):
+        raise CompareError(f"--controllers names one controller twice: {', '.join(config.controllers)}")
     if config.coding:
-        from treeagent.coding.solvers import SOLVERS
-
-        unknown = [c for c in config.controllers if c not in SOLVERS]
-        if unknown:
-            raise CompareError(f"unknown coding solver(s) {', '.join(unknown)}; choose from: {', '.join(SOLVERS)}")
         for level in config.budgets:
             if set(level) - {"max_llm_calls", "max_seconds"} or "max_llm_calls" not in level:
                 raise CompareError("coding solvers count their budget in LLM calls: use --budget llm_calls=N[,M,...]")
         if config.knobs:
             raise CompareError("--set knobs apply to the search controllers, not to the coding solvers")
-        return
-    unknown = [c for c in config.controllers if c not in CONTROLLERS]
-    if unknown:
-        raise CompareError(f"unknown controller(s) {', '.join(unknown)}; choose from: {', '.join(CONTROLLERS)}")
-    for knob in config.knobs:
+        return config.model_copy(update={"controllers": names})
+    policy, evaluator = POLICIES.canonical(config.policy), EVALUATORS.canonical(config.evaluator)
+    knobs = {_knob_key(k): v for k, v in config.knobs.items()}
+    for knob in knobs:
         target, _, name = knob.rpartition(".")
-        names = [target] if target else config.controllers
-        if target and target not in config.controllers:
+        chosen = [target] if target else names
+        if target and target not in names:
             raise CompareError(f"--set {knob}: {target} is not one of the controllers compared")
-        if not any(name in controller_params(CONTROLLERS[c]) for c in names):
-            knobs = "; ".join(f"{c}: {describe_knobs(CONTROLLERS[c])}" for c in names)
-            raise CompareError(f"--set {knob}: no compared controller takes a knob named {name!r}; the knobs: {knobs}")
-    for name in config.controllers:
+        if not any(name in controller_takes(c) for c in chosen):
+            described = "; ".join(f"{c}: {CONTROLLERS[c].knobs}" for c in chosen)
+            raise CompareError(
+                f"--set {knob}: no compared controller takes a knob named {name!r}; the knobs: {described}"
+            )
+    for name in names:
         try:
-            check_knobs(CONTROLLERS[name], knobs_for(name, config.knobs))
+            controller_knob_values(name, knobs_for(name, knobs))
         except KnobError as exc:
             raise CompareError(f"--set: {exc}") from None
+    return config.model_copy(update={"controllers": names, "policy": policy, "evaluator": evaluator, "knobs": knobs})
 
 
-def controller_params(cls: type[Controller]) -> set[str]:
-    return set(controller_knobs(cls))
+def _knob_key(key: str) -> str:
+    target, dot, name = key.rpartition(".")
+    return f"{normalise(target)}{dot}{name}"
 
 
 def knobs_for(name: str, knobs: dict[str, Any]) -> dict[str, Any]:
     """The knobs one controller takes: `name.knob=...` ones, and unprefixed ones it accepts."""
-    accepted = controller_params(CONTROLLERS[name])
+    accepted = controller_takes(name)
     out: dict[str, Any] = {}
     for key, value in knobs.items():
         target, _, knob = key.rpartition(".")
@@ -162,11 +177,11 @@ def knobs_for(name: str, knobs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def cells(config: CompareConfig, base_url: str | None = None) -> list[dict[str, Any]]:
+def cells(config: CompareConfig, worker_llm: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """One spec per (budget level, controller, task), in that order; each a JSON object."""
     shared = config.model_dump(exclude={"controllers", "budgets", "tasks"})
     return [
-        {**shared, "controller": name, "level": level, "budget": budget, "task": task, "base_url": base_url}
+        {**shared, "controller": name, "level": level, "budget": budget, "task": task, "llm": worker_llm}
         for level, budget in enumerate(config.budgets)
         for name in config.controllers
         for task in config.tasks
@@ -221,54 +236,6 @@ def summarise(config: CompareConfig, rows: Sequence[dict[str, Any]]) -> list[Sum
     return out
 
 
-def read_rows(path: Path, config: CompareConfig) -> dict[str, dict[str, Any]]:
-    """Rows already in a results file (by cell key); an error if another configuration wrote them."""
-    return read_results(path, config.identity(), key="key", kind="compare")
-
-
-def varying_budget(config: CompareConfig) -> str | None:
-    """The Budget field whose value changes across levels (the plot's x axis)."""
-    if len(config.budgets) < 2:
-        return None
-    for field in config.budgets[0]:
-        if len({str(b.get(field)) for b in config.budgets}) > 1:
-            return field
-    return None
-
-
-def can_plot() -> bool:
-    """Whether matplotlib (the `integrations` extra) is there to draw the plot."""
-    try:
-        import matplotlib.figure  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def plot(config: CompareConfig, summary: Sequence[SummaryRow], path: str | os.PathLike[str]) -> Path:
-    """Success rate against budget, one line per controller, as a PNG (no display needed)."""
-    from matplotlib.figure import Figure
-
-    field = varying_budget(config) or next(iter(config.budgets[0]))
-    short = {v: k for k, v in BUDGET_NAMES.items()}[field]
-    figure = Figure(figsize=(6.4, 4.2), dpi=100)
-    axes = figure.add_subplot()
-    for name in config.controllers:
-        mine = sorted((r for r in summary if r.controller == name), key=lambda r: r.level)
-        axes.plot([r.budget[field] for r in mine], [r.success for r in mine], marker="o", label=name)
-    axes.set_xlabel(f"budget ({short} per task)")
-    axes.set_ylabel("success rate")
-    axes.set_ylim(-0.05, 1.05)
-    axes.set_title(f"{config.env}: {len(config.tasks)} tasks, same budget per controller")
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, format="png")
-    return out
-
-
 class CompareReport(BaseModel):
     """What `run_compare` returns: every cell's row and the summary table."""
 
@@ -285,39 +252,106 @@ async def run_compare(
     out: str | os.PathLike[str] | None = None,
     use_ray: bool = False,
     jobs: int = 1,
-    base_url: str | None = None,
-    on_result: Callable[[dict[str, Any]], None] | None = None,
+    worker_llm: dict[str, Any] | None = None,
+    on_event: Callable[[CellEvent], None] | None = None,
 ) -> CompareReport:
-    """Run every cell not already in `out` (here, or on Ray inside `scaleout.ray_cluster`), append
-    each row to `out` as it lands, and summarise all of them."""
-    from treeagent.compare_cells import run_cell
-    from treeagent.scaleout import run_tasks
-
-    check_config(config)
+    """Run every cell not already in `out` (here, or on Ray inside `ray_backend.ray_cluster`),
+    append each row to `out` as it lands, and summarise all of them. `worker_llm`: the model
+    client's settings (LLMConfig fields, no API key) every search uses."""
+    config = check_config(config)
     path = Path(out) if out is not None else None
-    done = read_rows(path, config) if path is not None else {}
-    specs = cells(config, base_url)
-    wanted = {cell_key(s) for s in specs}
-    resumed = [row for key, row in done.items() if key in wanted]
-    todo = [s for s in specs if cell_key(s) not in done]
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    identity = config.identity()
-
-    async def landed(index: int, row: Any) -> None:
-        row["config"] = identity
-        if path is not None:
-            await append_result(path, row)
-        if on_result is not None:
-            on_result(row)
-
-    fresh = await run_tasks(run_cell, todo, use_ray=use_ray, jobs=jobs, on_result=landed)
-    order = {cell_key(s): i for i, s in enumerate(specs)}
-    rows = sorted([*resumed, *fresh], key=lambda r: order[r["key"]])
+    specs = cells(config, worker_llm)
+    report = await run_cells(
+        run_cell,
+        [(cell_key(s), s) for s in specs],
+        config=config.identity(),
+        out=path,
+        key="key",
+        jobs=jobs,
+        use_ray=use_ray,
+        on_event=on_event,
+        kind="compare",
+    )
     return CompareReport(
         config=config,
-        rows=rows,
-        summary=summarise(config, rows),
-        resumed=len(resumed),
-        results=str(path) if path is not None else None,
+        rows=report.rows,
+        summary=summarise(config, report.rows),
+        resumed=report.resumed,
+        results=report.results,
     )
+
+
+async def run_cell(spec: dict[str, Any]) -> dict[str, Any]:
+    """One search of one cell; its row: solved, spending, wall time (a JSON object)."""
+    started = time.perf_counter()
+    row = await (_coding_cell(spec) if is_coding_env(spec["env"]) else _search_cell(spec))
+    return {
+        "key": cell_key(spec),
+        "controller": spec["controller"],
+        "level": spec["level"],
+        "budget": spec["budget"],
+        **row,
+        "cell_s": round(time.perf_counter() - started, 3),
+    }
+
+
+async def _search_cell(spec: dict[str, Any]) -> dict[str, Any]:
+    from contextlib import AsyncExitStack
+
+    text = spec["task"]
+    env, task = make(spec["env"], None, text) if text.lstrip().startswith("{") else make(spec["env"], text)
+    name = spec["controller"]
+    async with AsyncExitStack() as stack:
+        llm = None
+        if POLICIES[spec["policy"]].needs_llm or EVALUATORS[spec["evaluator"]].needs_llm:
+            from treeagent.agents.llm_client import LLMClient
+            from treeagent.agents.llm_config import LLMConfig
+
+            llm = await stack.enter_async_context(LLMClient(LLMConfig.load(**spec.get("llm") or {})))
+        policy, evaluator = search_agents(spec["policy"], spec["evaluator"], llm)
+        controller = search_controller(
+            name,
+            spec["policy"],
+            policy,
+            evaluator,
+            budget=Budget(**spec["budget"]),
+            seed=spec["seed"],
+            concurrency=spec["concurrency"],
+            **knobs_for(name, spec["knobs"]),
+        )
+        try:
+            result = await controller.run(env, task)
+        finally:
+            await env.close()
+    s = result.stats
+    return {
+        "task": task.id,
+        "solved": result.solved,
+        "stop_reason": result.stop_reason,
+        "best_actions": result.best_texts,
+        "expansions": s.expansions,
+        "env_steps": s.env_steps,
+        "llm_calls": s.llm_calls,
+        "tokens": s.tokens,
+        "nodes": len(result.tree),
+        "wall_s": s.wall_seconds,
+    }
+
+
+async def _coding_cell(spec: dict[str, Any]) -> dict[str, Any]:
+    from treeagent.coding.evaluation import solve_problem
+
+    budget = spec["budget"]
+    row = await solve_problem(
+        {
+            "source": coding_source(spec["env"]),
+            "id": spec["task"],
+            "solver": spec["controller"],
+            "budget_calls": int(budget["max_llm_calls"]),
+            "max_seconds": budget.get("max_seconds"),
+            "concurrency": spec["concurrency"],
+            "seed": spec["seed"],
+            "llm": spec.get("llm") or {},
+        }
+    )
+    return {**row, "task": row["id"], "solved": row["passed"]}

@@ -31,6 +31,10 @@ def _commands(base_url: str, tmp_path: Path) -> dict[str, list[str]]:
             "eval", "humaneval", "--limit", "1", "-s", "greedy", "--budget-calls", "1",
             "--out", str(tmp_path / "eval.jsonl"), "--base-url", base_url,
         ],
+        "miniwob": [
+            "eval", "miniwob", "--tasks", "click-test", "--budget-calls", "2", "--out", str(tmp_path / "eval.jsonl"),
+            "--base-url", base_url,
+        ],
         "compare": [
             "compare", "--env", "game24", "--tasks", "4 9 10 13", "--controllers", "best_first",
             "--budget", "llm_calls=2", "--policy", "llm", "--out", str(tmp_path / "compare.jsonl"),
@@ -45,7 +49,7 @@ def _nothing_cached(tmp_path: Path) -> None:
         assert not out.exists() or not out.read_text().strip(), f"{name} cached a failed run"
 
 
-@pytest.mark.parametrize("command", ["run", "solve", "eval", "compare"])
+@pytest.mark.parametrize("command", ["run", "solve", "eval", "miniwob", "compare"])
 def test_an_unreachable_server_is_one_line_and_nothing_is_cached(command: str, tmp_path: Path) -> None:
     result = runner.invoke(app, _commands(NOWHERE, tmp_path)[command])
     assert result.exit_code == 2, result.output
@@ -54,7 +58,7 @@ def test_an_unreachable_server_is_one_line_and_nothing_is_cached(command: str, t
 
 
 @pytest.mark.llm
-@pytest.mark.parametrize("command", ["run", "solve", "eval", "compare"])
+@pytest.mark.parametrize("command", ["run", "solve", "eval", "miniwob", "compare"])
 def test_an_unknown_model_stops_the_command_and_nothing_is_cached(
     command: str, live_base_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from treeagent.coding.evaluation import summarise
-from treeagent.results import ResultsFileError, read_results
+from treeagent.runner import ResultsFileError, read_results
 
 CONFIG = {"solver": "greedy", "budget_calls": 1, "seed": 0, "early_stop": True}
 

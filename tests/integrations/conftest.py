@@ -13,7 +13,7 @@ def ray_address() -> Iterator[str]:
     """A local Ray instance (2 CPUs, no dashboard, a small object store) for the tests of one
     module, stopped after them; its address, for commands that connect with --ray ADDRESS."""
     pytest.importorskip("ray", reason="the Ray tests need `ray`: pip install 'treeagent[integrations]'")
-    from treeagent.scaleout import ray_cluster
+    from treeagent.ray_backend import ray_cluster
 
     with ray_cluster("local", num_cpus=2) as address:
         yield address

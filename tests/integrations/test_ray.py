@@ -14,7 +14,8 @@ import pytest
 
 from tests.integrations.ray_tasks import crash_once, fail
 from treeagent.compare import CompareConfig, run_compare
-from treeagent.scaleout import ScaleOutError, run_tasks
+from treeagent.ray_backend import ScaleOutError
+from treeagent.runner import run_tasks
 
 CLI = [str(Path(sys.executable).parent / "treeagent")]
 CASSETTE = Path(__file__).parent / "cassettes" / "eval_greedy.jsonl"

@@ -8,7 +8,8 @@ import sys
 from treeagent.agents.base import NodeView, Proposal
 from treeagent.agents.heuristics import UniformPolicy
 from treeagent.environments.games.game24 import Game24Env, game24_task
-from treeagent.search import CONTROLLERS, Budget, Controller
+from treeagent.registry import CONTROLLERS
+from treeagent.search import Budget, Controller
 
 PUZZLE = (4, 4, 7, 8)
 

@@ -20,7 +20,8 @@ from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.reflector import LLMReflector
 from treeagent.environments.games.game24 import Game24Env, game24_task
 from treeagent.export.build import Conversations
-from treeagent.search import CONTROLLERS, Budget, SearchResult, read_records
+from treeagent.registry import CONTROLLERS
+from treeagent.search import Budget, SearchResult, read_records
 from treeagent.search.budget import Meter, NodeCharge
 from treeagent.search.trace_tree import load_tree
 

@@ -1,16 +1,21 @@
-"""What every command shares: one way to report a user's mistake without a traceback."""
+"""What every command shares: one way to report a user's mistake without a traceback, the model
+endpoints a command's searches share, and the progress bar that draws the runner's events."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from treeagent.runner import CellEvent
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -80,15 +85,9 @@ def parse_budget(spec: list[str] | None) -> dict[str, Any]:
     """`--budget expansions=50 --budget seconds=30` -> Budget fields, with a clear error otherwise."""
     from pydantic import ValidationError
 
+    from treeagent.compare import BUDGET_NAMES as names
     from treeagent.search import Budget
 
-    names = {
-        "expansions": "max_expansions",
-        "llm_calls": "max_llm_calls",
-        "tokens": "max_tokens",
-        "env_steps": "max_env_steps",
-        "seconds": "max_seconds",
-    }
     fields: dict[str, Any] = {}
     for item in spec or []:
         key, sep, value = item.partition("=")
@@ -118,3 +117,67 @@ def search_progress(label: str) -> Progress:
         console=console,
         transient=True,
     )
+
+
+def unknown_names() -> tuple[type[BaseException], ...]:
+    """The registry's error for a name no table holds (one line: the names it does hold)."""
+    from treeagent.registry import EnvSpecError, UnknownRecipe
+
+    return (UnknownRecipe, EnvSpecError)
+
+
+@contextlib.asynccontextmanager
+async def model_endpoints(base_url: str | None) -> AsyncIterator[dict[str, Any]]:
+    """The model client's settings (LLMConfig fields, no API key) that a run's searches share: every
+    endpoint listed in `base_url` or the configuration, else the embedded model, started for the run."""
+    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.vllm_server import serve_or_connect
+
+    configured = LLMConfig.load(base_urls=base_url)
+    async with serve_or_connect(base_url) as server:
+        urls = configured.base_urls or [server.base_url]
+        yield configured.model_copy(update={"base_urls": urls}).model_dump(exclude={"api_key"})
+
+
+@contextlib.contextmanager
+def cell_progress(
+    label: str, total: int, ok: Callable[[dict[str, Any]], bool], word: str, *, transient: bool = False
+) -> Iterator[Callable[[CellEvent], None]]:
+    """A bar over a run's cells, `word a/b` counting the rows `ok` holds; yields the runner's event hook."""
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(word + " {task.fields[tally]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=transient,
+    )
+    tally = [0, 0]
+
+    def draw(event: CellEvent) -> None:
+        if event.row is None:
+            return
+        tally[0] += bool(ok(event.row))
+        tally[1] += 1
+        progress.update(bar, completed=event.done, tally=f"{tally[0]}/{tally[1]}")
+
+    with progress:
+        bar = progress.add_task("cells", total=total, tally="-")
+        yield draw
+
+
+@contextlib.contextmanager
+def on_ray(address: str | None) -> Iterator[None]:
+    """Inside a Ray connection (`--ray HOST:PORT`, or `local` to start one) when an address is given."""
+    if address is None:
+        yield
+        return
+    from treeagent.ray_backend import ray_cluster
+
+    with contextlib.ExitStack() as stack:
+        with console.status(
+            f"Ray: {'starting a local instance' if address == 'local' else 'connecting to ' + address}"
+        ):
+            stack.enter_context(ray_cluster(address))
+        yield

@@ -6,35 +6,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, llm_errors, user_errors
-from treeagent.cli.run import EVALUATORS, POLICIES, _parse_knobs
+from treeagent.cli.common import (
+    UserError,
+    cell_progress,
+    console,
+    llm_errors,
+    model_endpoints,
+    on_ray,
+    unknown_names,
+    user_errors,
+)
+from treeagent.cli.run import parse_knobs
 from treeagent.compare import (
+    BUDGET_NAMES,
     CompareConfig,
     CompareError,
     CompareReport,
-    can_plot,
+    SummaryRow,
     check_config,
     coding_source,
     parse_budget_levels,
-    plot,
     run_compare,
 )
-from treeagent.registry import EnvSpecError
-from treeagent.results import ResultsFileError
-from treeagent.scaleout import ScaleOutError
+from treeagent.ray_backend import ScaleOutError
+from treeagent.registry import needs_model
+from treeagent.runner import ResultsFileError
 
 
-@user_errors(CompareError, EnvSpecError, ResultsFileError, ScaleOutError, *llm_errors())
+@user_errors(CompareError, ResultsFileError, ScaleOutError, *unknown_names(), *llm_errors())
 def compare(
     env: Annotated[
         str,
@@ -76,10 +85,6 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="end with the summary as one JSON object")] = False,
 ) -> None:
     """Compare controllers on the same tasks, model and budget: success, LLM calls, tokens, time."""
-    if policy not in POLICIES:
-        raise UserError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
-    if evaluator not in EVALUATORS:
-        raise UserError(f"unknown evaluator {evaluator!r}; choose one of: {', '.join(EVALUATORS)}")
     config = CompareConfig(
         env=env,
         controllers=_names(controllers),
@@ -87,19 +92,19 @@ def compare(
         tasks=_tasks(env, tasks, limit),
         policy=policy,
         evaluator=evaluator,
-        knobs=_parse_knobs(knob),
+        knobs=parse_knobs(knob),
         seed=seed,
         concurrency=concurrency,
     )
-    check_config(config)
+    config = check_config(config)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", env)
     results = out or Path("runs") / f"compare-{slug}.jsonl"
     png: Path | None = plot_path or results.with_suffix(".png")
     if not can_plot():
         console.print(NO_PLOT)
         png = None
-    needs_llm = config.coding or policy == "llm" or evaluator == "llm"
-    with _maybe_ray(ray):
+    needs_llm = config.coding or needs_model(config.policy, config.evaluator)
+    with on_ray(ray):
         report = asyncio.run(
             _compare(config, results, ray is not None, jobs, base_url if needs_llm else None, needs_llm)
         )
@@ -130,8 +135,6 @@ def _names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise UserError("--controllers needs at least one name, e.g. --controllers best_first,mcts")
-    if len(set(names)) != len(names):
-        raise UserError(f"--controllers names one controller twice: {text}")
     return names
 
 
@@ -156,53 +159,17 @@ def _tasks(env: str, text: str | None, limit: int | None) -> list[str]:
     return items[:limit] if limit else items
 
 
-@contextlib.contextmanager
-def _maybe_ray(address: str | None) -> Iterator[None]:
-    if address is None:
-        yield
-        return
-    from treeagent.scaleout import ray_cluster
-
-    with contextlib.ExitStack() as stack:
-        with console.status(
-            f"Ray: {'starting a local instance' if address == 'local' else 'connecting to ' + address}"
-        ):
-            stack.enter_context(ray_cluster(address))
-        yield
-
-
 async def _compare(
     config: CompareConfig, results: Path, use_ray: bool, jobs: int, base_url: str | None, needs_llm: bool
 ) -> CompareReport:
     async with contextlib.AsyncExitStack() as stack:
-        if needs_llm:
-            from treeagent.agents.llm_config import LLMConfig
-            from treeagent.agents.vllm_server import serve_or_connect
-
-            listed = LLMConfig.load(base_urls=base_url).base_urls  # every endpoint, for the searches to share
-            server = await stack.enter_async_context(serve_or_connect(base_url))
-            base_url = ",".join(listed) if listed else server.base_url
+        worker_llm = await stack.enter_async_context(model_endpoints(base_url)) if needs_llm else None
         total = len(config.controllers) * len(config.budgets) * len(config.tasks)
-        progress = Progress(
-            TextColumn(f"[bold]compare[/] {config.env}" + (" on Ray" if use_ray else "")),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[last]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-
-        def landed(row: dict[str, Any]) -> None:
-            mark = "solved" if row["solved"] else "failed"
-            progress.update(bar, advance=1, last=f"{row['controller']} {row['task']}: {mark}")
-
-        with progress:
-            bar = progress.add_task("compare", total=total, last="")
-            report = await run_compare(
-                config, out=results, use_ray=use_ray, jobs=jobs, base_url=base_url, on_result=landed
+        label = f"[bold]compare[/] {config.env}" + (" on Ray" if use_ray else "")
+        with cell_progress(label, total, lambda row: bool(row["solved"]), "solved", transient=True) as draw:
+            return await run_compare(
+                config, out=results, use_ray=use_ray, jobs=jobs, worker_llm=worker_llm, on_event=draw
             )
-        return report
 
 
 def _report(report: CompareReport, png: Path | None) -> None:
@@ -225,3 +192,46 @@ def _report(report: CompareReport, png: Path | None) -> None:
     console.print(table)
     drawn = png if png is not None else "none (matplotlib is not installed)"
     console.print(f"results: {report.results} ({report.resumed} searches taken from it)   plot: {drawn}")
+
+
+def varying_budget(config: CompareConfig) -> str | None:
+    """The Budget field whose value changes across levels (the plot's x axis)."""
+    if len(config.budgets) < 2:
+        return None
+    for field in config.budgets[0]:
+        if len({str(b.get(field)) for b in config.budgets}) > 1:
+            return field
+    return None
+
+
+def can_plot() -> bool:
+    """Whether matplotlib (the `integrations` extra) is there to draw the plot."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def plot(config: CompareConfig, summary: Sequence[SummaryRow], path: str | os.PathLike[str]) -> Path:
+    """Success rate against budget, one line per controller, as a PNG (no display needed)."""
+    from matplotlib.figure import Figure
+
+    field = varying_budget(config) or next(iter(config.budgets[0]))
+    short = {v: k for k, v in BUDGET_NAMES.items()}[field]
+    figure = Figure(figsize=(6.4, 4.2), dpi=100)
+    axes = figure.add_subplot()
+    for name in config.controllers:
+        mine = sorted((r for r in summary if r.controller == name), key=lambda r: r.level)
+        axes.plot([r.budget[field] for r in mine], [r.success for r in mine], marker="o", label=name)
+    axes.set_xlabel(f"budget ({short} per task)")
+    axes.set_ylabel("success rate")
+    axes.set_ylim(-0.05, 1.05)
+    axes.set_title(f"{config.env}: {len(config.tasks)} tasks, same budget per controller")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, format="png")
+    return out

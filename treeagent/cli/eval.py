@@ -1,29 +1,40 @@
-"""`treeagent eval humaneval|PATH.jsonl`: a solver on many problems, per-problem JSONL results
-(resumable), and a summary of pass@1 on the hidden tests, tokens, LLM calls and wall time."""
+"""`treeagent eval humaneval|PATH.jsonl|miniwob|bfcl`: a solver or controller on many tasks,
+per-task JSONL results (resumable, on the experiment runner), a progress bar drawn from the
+runner's events, and a summary: pass@1 on the hidden tests, MiniWoB success, or BFCL's verdict."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from treeagent.cli.common import console, llm_errors, user_errors
+from treeagent.cli.common import (
+    UserError,
+    cell_progress,
+    console,
+    llm_errors,
+    model_endpoints,
+    on_ray,
+    unknown_names,
+    user_errors,
+)
 from treeagent.cli.solve import SOLVER_HELP
-from treeagent.coding.evaluation import EvalSummary
-from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError
+from treeagent.coding.solvers import SolverError
 from treeagent.environments.code import ProblemError
-from treeagent.results import ResultsFileError
+from treeagent.ray_backend import ScaleOutError
+from treeagent.registry import CONTROLLERS, DEFAULT_SOLVER, SOLVERS
+from treeagent.runner import ResultsFileError
 
 
-@user_errors(ProblemError, SolverError, ResultsFileError, *llm_errors())
+@user_errors(ProblemError, SolverError, ResultsFileError, ScaleOutError, *unknown_names(), *llm_errors())
 def eval_(
-    source: Annotated[str, typer.Argument(help="humaneval, or a JSONL file in HumanEval's format")],
+    source: Annotated[str, typer.Argument(help="humaneval, a JSONL file in HumanEval's format, miniwob or bfcl")],
     solver: Annotated[str, typer.Option("--solver", "-s", help=SOLVER_HELP)] = DEFAULT_SOLVER,
     budget_calls: Annotated[int, typer.Option(min=1, help="LLM calls allowed per problem")] = 16,
     limit: Annotated[int | None, typer.Option(min=1, help="only the first K problems")] = None,
@@ -44,7 +55,7 @@ def eval_(
         list[str] | None, typer.Option("--tasks", help="miniwob: task types, comma-separated (default: all wired)")
     ] = None,
     controller: Annotated[
-        str, typer.Option(help="miniwob: greedy, best-first, dfsdt, mcts or beam (instead of --solver)")
+        str, typer.Option(help="miniwob, bfcl: a controller (instead of --solver): " + ", ".join(CONTROLLERS))
     ] = "best-first",
     episodes: Annotated[int, typer.Option(min=1, help="miniwob: seeds per task (seed, seed+1, ...)")] = 1,
     category: Annotated[str, typer.Option(help="bfcl: the BFCL category")] = "multi_turn_base",
@@ -55,127 +66,81 @@ def eval_(
     """Run a solver on a problem set; print pass@1 on the hidden tests and what it cost.
 
     `treeagent eval miniwob --tasks click-button,enter-text --controller best-first` runs a web
-    controller on MiniWoB++ episodes instead and prints the success rate."""
+    controller on MiniWoB++ episodes instead and prints the success rate; `treeagent eval bfcl`
+    a tool-calling controller on BFCL's multi-turn tasks."""
     if source == "miniwob":
-        from treeagent.web.cli_eval import eval_miniwob
-
-        return eval_miniwob(
-            tasks=tasks,
-            controller=controller,
-            episodes=episodes,
-            seed=seed,
-            budget_calls=budget_calls,
-            width=width,
-            concurrency=concurrency,
-            limit=limit,
-            out=out,
-            traces=traces,
-            base_url=base_url,
-            as_json=as_json,
-        )
-    if source == "bfcl":
-        from treeagent.tools.cli_eval import eval_bfcl
-
-        return eval_bfcl(
-            category=category,
-            controller=controller,
-            budget_calls=budget_calls,
-            limit=limit,
-            jobs=jobs,
-            out=out,
-            seed=seed,
-            width=width,
-            traces=traces,
-            base_url=base_url,
-            as_json=as_json,
-        )
-    from treeagent.environments.code import load_problems
-
-    if solver not in SOLVERS:
-        raise SolverError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
-    problems = load_problems(source, limit)
-    results = out or Path("runs") / f"eval-{_slug(source)}-{solver}-{budget_calls}.jsonl"
-    if ray is not None:
-        from treeagent.scaleout_eval import eval_on_ray
-
-        summary = eval_on_ray(
-            ray,
-            problems,
-            source,
-            solver=solver,
-            budget_calls=budget_calls,
-            out=results,
-            base_url=base_url,
-            width=width,
-            concurrency=concurrency,
-            seed=seed,
-            early_stop=early_stop,
-            traces=traces,
-        )
+        names = [n.strip() for item in (tasks or []) for n in item.split(",") if n.strip()]
+        web = (width, concurrency, limit, out, traces, base_url)
+        summary: dict[str, Any] = _miniwob(names, controller, episodes, seed, budget_calls, *web)
+    elif source == "bfcl":
+        summary = _bfcl(category, controller, budget_calls, limit, jobs, out, seed, width, traces, base_url)
     else:
-        summary = asyncio.run(
-            _eval(problems, solver, budget_calls, results, jobs, width, concurrency, seed, early_stop, traces, base_url)
-        )
-    _report(summary)
+        coding = (out, width, concurrency, seed, early_stop, traces, base_url, ray)
+        summary = _coding(source, solver, budget_calls, limit, jobs, *coding)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "problems": summary.problems,
-                    "pass1": summary.pass1,
-                    "llm_calls": summary.llm_calls,
-                    "tokens": summary.tokens,
-                    "wall_s": summary.wall_s,
-                    "solver": summary.solver,
-                    "budget_calls": summary.budget_calls,
-                    "passed": summary.passed,
-                    "solved_public": summary.solved_public,
-                    "resumed": summary.resumed,
-                    "results": summary.results,
-                }
-            )
-        )
+        typer.echo(json.dumps(summary))
+
+
+def _print(*rows: tuple[str, str]) -> None:
+    table = Table(show_header=False, box=None)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def _slug(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(source).stem if source.endswith((".jsonl", ".gz")) else source)
 
 
-async def _eval(
-    problems: list[Any], solver: str, budget_calls: int, results: Path, jobs: int, *rest: Any
-) -> EvalSummary:
+def _coding(source: str, solver: str, budget_calls: int, limit: int | None, jobs: int, *rest: Any) -> dict[str, Any]:
+    from treeagent.environments.code import load_problems
+
+    out, width, concurrency, seed, early_stop, traces, base_url, ray = rest
+    solver = SOLVERS.canonical(solver)
+    problems = load_problems(source, limit)
+    results = out or Path("runs") / f"eval-{_slug(source)}-{solver}-{budget_calls}.jsonl"
+    options = {"width": width, "concurrency": concurrency, "seed": seed, "early_stop": early_stop, "traces": traces}
+    with on_ray(ray):
+        summary = asyncio.run(
+            _run_coding(problems, source, solver, budget_calls, results, jobs, base_url, ray, options)
+        )
+    _print(
+        ("problems", f"{summary.problems} ({summary.resumed} taken from the results file)"),
+        ("pass@1 (hidden tests)", f"[bold]{summary.pass1:.3f}[/] ({summary.passed}/{summary.problems})"),
+        ("passed public tests", f"{summary.solved_public}/{summary.problems}"),
+        ("LLM calls", str(summary.llm_calls)),
+        ("tokens", str(summary.tokens)),
+        ("wall time (sum over problems)", f"{summary.wall_s:.1f} s"),
+        ("results", str(summary.results)),
+    )
+    keys = ("problems", "pass1", "llm_calls", "tokens", "wall_s", "solver", "budget_calls", "passed")
+    return {k: getattr(summary, k) for k in (*keys, "solved_public", "resumed", "results")}
+
+
+async def _run_coding(
+    problems: list[Any],
+    source: str,
+    solver: str,
+    budget_calls: int,
+    results: Path,
+    jobs: int,
+    base_url: str | None,
+    ray: str | None,
+    options: dict[str, Any],
+) -> Any:
     from treeagent.agents.llm_client import LLMClient
     from treeagent.agents.llm_config import LLMConfig
-    from treeagent.agents.vllm_server import serve_or_connect
     from treeagent.coding.evaluation import run_eval
-    from treeagent.results import read_results
     from treeagent.sandbox import ProcessSandbox
 
-    width, concurrency, seed, early_stop, traces, base_url = rest
-    config = {"solver": solver, "budget_calls": budget_calls, "seed": seed, "early_stop": early_stop}
-    already = len({p.id for p in problems} & set(read_results(results, config)))
-    progress = Progress(
-        TextColumn(f"[bold]{solver}[/] x{budget_calls} calls"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("pass@1 so far {task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
-    passed = [0, 0]
-
-    def on_result(row: dict[str, Any]) -> None:
-        passed[0] += bool(row["passed"])
-        passed[1] += 1
-        progress.update(bar, advance=1, rate=f"{passed[0]}/{passed[1]}")
-
-    async with (
-        serve_or_connect(base_url) as server,
-        LLMClient(LLMConfig.load(base_urls=server.base_url)) as llm,
-        ProcessSandbox(workers=2) as sandbox,
-    ):
-        with progress:
-            bar = progress.add_task("eval", total=len(problems), completed=already, rate="-")
+    label = f"[bold]{solver}[/] x{budget_calls} calls" + (" on Ray" if ray else "")
+    async with contextlib.AsyncExitStack() as stack:
+        settings = await stack.enter_async_context(model_endpoints(base_url))
+        llm = sandbox = None
+        if ray is None:  # the problems share one client and one sandbox here; a Ray worker opens its own
+            llm = await stack.enter_async_context(LLMClient(LLMConfig.load(**settings)))
+            sandbox = await stack.enter_async_context(ProcessSandbox(workers=2))
+        with cell_progress(label, len(problems), lambda row: bool(row["passed"]), "pass@1 so far") as draw:
             return await run_eval(
                 problems,
                 llm=llm,
@@ -184,22 +149,114 @@ async def _eval(
                 budget_calls=budget_calls,
                 out=results,
                 jobs=jobs,
-                seed=seed,
-                early_stop=early_stop,
-                width=width,
-                concurrency=concurrency,
-                traces=traces,
-                on_result=on_result,
+                source=source,
+                use_ray=ray is not None,
+                worker_llm=settings,
+                on_event=draw,
+                **options,
             )
 
 
-def _report(summary: EvalSummary) -> None:
-    table = Table(show_header=False, box=None)
-    table.add_row("problems", f"{summary.problems} ({summary.resumed} taken from the results file)")
-    table.add_row("pass@1 (hidden tests)", f"[bold]{summary.pass1:.3f}[/] ({summary.passed}/{summary.problems})")
-    table.add_row("passed public tests", f"{summary.solved_public}/{summary.problems}")
-    table.add_row("LLM calls", str(summary.llm_calls))
-    table.add_row("tokens", str(summary.tokens))
-    table.add_row("wall time (sum over problems)", f"{summary.wall_s:.1f} s")
-    table.add_row("results", str(summary.results))
-    console.print(table)
+def _miniwob(
+    names: list[str], controller: str, episodes: int, seed: int, budget_calls: int, *rest: Any
+) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from treeagent.environments.web import MINIWOB_TASKS, WebTaskError, miniwob_task
+    from treeagent.web.agents import WebSearchConfig
+
+    width, concurrency, limit, out, traces, base_url = rest
+    names = (names or [t.name for t in MINIWOB_TASKS])[:limit]
+    name = CONTROLLERS.canonical(controller)
+    try:
+        for task in names:
+            miniwob_task(task)
+        config = WebSearchConfig(
+            controller=name,
+            branching=width or 3,
+            max_llm_calls=budget_calls,
+            max_expansions=None,
+            concurrency=min(concurrency, 2),
+        )
+    except (WebTaskError, ValidationError) as exc:
+        message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise UserError(message) from None
+    seeds = [seed + i for i in range(episodes)]
+    results = out or Path("runs") / f"eval-miniwob-{name}-{budget_calls}.jsonl"
+    summary = asyncio.run(_run_miniwob(names, seeds, config, results, traces, base_url))
+    _print(
+        ("episodes", f"{summary.episodes} ({summary.resumed} taken from the results file)"),
+        ("success rate", f"[bold]{summary.success_rate:.3f}[/] ({summary.solved}/{summary.episodes})"),
+        ("by task", ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in summary.by_task.items())),
+        ("LLM calls", str(summary.llm_calls)),
+        ("wall time", f"{summary.wall_s:.1f} s"),
+        ("results", str(results)),
+    )
+    return summary.as_dict()
+
+
+async def _run_miniwob(
+    names: list[str], seeds: list[int], config: Any, results: Path, traces: Path | None, base_url: str | None
+) -> Any:
+    from treeagent.agents.llm_client import LLMClient
+    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.web.evaluation import run_miniwob_eval
+
+    total = len(names) * len(seeds)
+    async with model_endpoints(base_url) as settings, LLMClient(LLMConfig.load(**settings)) as llm:
+        with cell_progress(f"[bold]{config.controller}[/] on MiniWoB", total, _solved, "solved") as draw:
+            return await run_miniwob_eval(
+                names, seeds, llm=llm, config=config, out=results, traces=traces, on_event=draw
+            )
+
+
+def _solved(row: dict[str, Any]) -> bool:
+    return bool(row.get("solved"))
+
+
+def _bfcl(category: str, controller: str, budget_calls: int, limit: int | None, *rest: Any) -> dict[str, Any]:
+    from treeagent.environments.tools.bfcl import BFCLUnavailable, load_tasks
+    from treeagent.tools.suite import canonical_controller
+
+    jobs, out, seed, width, traces, base_url = rest
+    name = canonical_controller(controller)
+    try:
+        tasks = load_tasks(category, limit)
+    except BFCLUnavailable as exc:
+        raise UserError(str(exc)) from None
+    results = out or Path("runs") / f"eval-bfcl-{category}-{name}-{budget_calls}.jsonl"
+    summary = asyncio.run(_run_bfcl(tasks, category, name, budget_calls, results, jobs, seed, width, traces, base_url))
+    _print(
+        ("tasks", f"{summary.tasks} ({summary.resumed} taken from the results file)"),
+        ("success (BFCL checker)", f"[bold]{summary.success_rate:.3f}[/] ({summary.successes}/{summary.tasks})"),
+        ("answered every turn", f"{summary.finished}/{summary.tasks}"),
+        ("LLM calls", str(summary.llm_calls)),
+        ("tokens", str(summary.tokens)),
+        ("wall time (sum over tasks)", f"{summary.wall_s:.1f} s"),
+        ("results", str(summary.results)),
+    )
+    return summary.model_dump()
+
+
+async def _run_bfcl(tasks: list[Any], category: str, name: str, budget_calls: int, results: Path, *rest: Any) -> Any:
+    from treeagent.agents.llm_client import LLMClient
+    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.tools.suite import run_bfcl
+
+    jobs, seed, width, traces, base_url = rest
+    async with model_endpoints(base_url) as settings, LLMClient(LLMConfig.load(**settings)) as llm:
+        label = f"[bold]{name}[/] x{budget_calls} calls"
+        with cell_progress(label, len(tasks), lambda row: bool(row["success"]), "success so far") as draw:
+            return await run_bfcl(
+                tasks,
+                llm=llm,
+                controller=name,
+                budget_calls=budget_calls,
+                category=category,
+                out=results,
+                jobs=jobs,
+                seed=seed,
+                width=width,
+                traces=traces,
+                on_event=draw,
+            )

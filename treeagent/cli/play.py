@@ -10,60 +10,18 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from treeagent.cli.common import UserError, console, user_errors
+from treeagent.registry import PLAYERS
 
+#: the players `--opponent` (the older way to pick B) takes
 OPPONENTS = ("random", "mcts", "openspiel-mcts")
-PLAYERS = ("mcts", "uniform-mcts", "llm", "llm-mcts", "internal", "random", "openspiel-mcts")
-LLM_PLAYERS = ("llm", "llm-mcts", "internal")
-
-if TYPE_CHECKING:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.games import Player
-
-
-def make_player(
-    kind: str,
-    *,
-    simulations: int,
-    exploration: float,
-    seed: int,
-    concurrency: int,
-    llm: LLMClient | None,
-    llm_tokens: int,
-    value_weight: float,
-) -> Player:
-    """A player by its name on the command line (see PLAYERS)."""
-    from treeagent.games import MCTSPlayer, OpenSpielMCTSPlayer, RandomPlayer
-
-    if kind == "random":
-        return RandomPlayer(seed)
-    if kind == "mcts":
-        return MCTSPlayer(simulations, exploration, seed, concurrency)
-    if kind == "openspiel-mcts":
-        return OpenSpielMCTSPlayer(simulations, exploration, seed)
-    from treeagent.games_llm import uniform_mcts_player
-
-    if kind == "uniform-mcts":
-        return uniform_mcts_player(simulations=simulations, seed=seed)
-    assert llm is not None, "the model's players need a client"
-    from treeagent.agents.games import GameLLMPolicy, InternalSearch
-    from treeagent.games_llm import InternalSearchPlayer, LLMPlayer, llm_mcts_player
-
-    if kind == "llm":
-        return LLMPlayer(GameLLMPolicy(llm))
-    if kind == "llm-mcts":
-        return llm_mcts_player(
-            llm, simulations=simulations, seed=seed, concurrency=max(concurrency, 4), value_weight=value_weight
-        )
-    if kind == "internal":
-        return InternalSearchPlayer(InternalSearch(llm, max_tokens=llm_tokens))
-    raise UserError(f"unknown player {kind!r}; choose one of: {', '.join(PLAYERS)}")
+PLAYER_HELP = ", ".join(r.name for r in PLAYERS.values())
 
 
 @user_errors(ValueError)
@@ -78,9 +36,9 @@ def play(
     exploration: Annotated[float, typer.Option(min=0.0, help="UCT exploration constant")] = 1.414,
     concurrency: Annotated[int, typer.Option(min=1, help="simulations run at once (virtual loss)")] = 1,
     seed: Annotated[int, typer.Option(help="seed for both players")] = 0,
-    player_a: Annotated[str, typer.Option("--a", help=f"player A, one of: {', '.join(PLAYERS)}")] = "mcts",
+    player_a: Annotated[str, typer.Option("--a", help=f"player A, one of: {PLAYER_HELP}")] = "mcts",
     player_b: Annotated[
-        str | None, typer.Option("--b", help=f"player B, one of: {', '.join(PLAYERS)} (default: --opponent)")
+        str | None, typer.Option("--b", help=f"player B, one of: {PLAYER_HELP} (default: --opponent)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="folder for the game records (default: runs/play/GAME-TIME)")] = None,
     base_url: Annotated[
@@ -95,15 +53,11 @@ def play(
     model's internal search, random, or OpenSpiel's own MCTS bot."""
     from treeagent.environments.games.openspiel import OpenSpielEnv
 
-    if opponent not in OPPONENTS:
-        raise UserError(f"unknown opponent {opponent!r}; choose one of: {', '.join(OPPONENTS)}")
-    kind_b = player_b or opponent
-    for kind in (player_a, kind_b):
-        if kind not in PLAYERS:
-            raise UserError(f"unknown player {kind!r}; choose one of: {', '.join(PLAYERS)}")
+    PLAYERS.get_recipe(opponent, among=OPPONENTS, what="opponent")
+    player_a, kind_b = PLAYERS.canonical(player_a), PLAYERS.canonical(player_b or opponent)
     OpenSpielEnv(game)  # an unknown game fails here, with close matches named
     config = None
-    if player_a in LLM_PLAYERS or kind_b in LLM_PLAYERS:
+    if PLAYERS[player_a].needs_llm or PLAYERS[kind_b].needs_llm:
         from treeagent.agents.llm_config import LLMConfig
 
         config = LLMConfig.load(base_urls=[base_url] if base_url else None)
@@ -165,8 +119,8 @@ async def _match(
             "llm_tokens": llm_tokens,
             "value_weight": value_weight,
         }
-        ours = make_player(kind_a, simulations=simulations, seed=seed, **common)
-        them = make_player(kind_b, simulations=other_sims, seed=seed + 1, **{**common, "concurrency": 1})
+        ours = PLAYERS[kind_a](simulations=simulations, seed=seed, **common)
+        them = PLAYERS[kind_b](simulations=other_sims, seed=seed + 1, **{**common, "concurrency": 1})
         if them.name == ours.name:
             them.name = f"{them.name} #2"
         jsonl = folder / "games.jsonl"

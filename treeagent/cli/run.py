@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,19 +19,28 @@ from treeagent.cli.common import (
     llm_errors,
     parse_budget,
     search_progress,
+    unknown_names,
     user_errors,
 )
-from treeagent.registry import BUILTINS, EnvSpecError, make
-from treeagent.search import CONTROLLERS, Budget, Controller, SearchResult, TraceError
+from treeagent.registry import (
+    CONTROLLERS,
+    ENVIRONMENT_HELP,
+    EVALUATORS,
+    POLICIES,
+    EnvSpecError,
+    controller_knob_values,
+    make,
+    needs_model,
+    search_agents,
+    search_controller,
+)
+from treeagent.search import Budget, Controller, SearchResult, TraceError
 from treeagent.search.faults import error_text
-from treeagent.search.knobs import KnobError, check_knobs, describe_knobs
+from treeagent.search.knobs import KnobError
 from treeagent.search.trace import check_trace_path
 
-POLICIES = ("uniform", "llm")
-EVALUATORS = ("auto", "rollout", "reward", "llm")
 
-
-def _parse_knobs(items: list[str] | None) -> dict[str, Any]:
+def parse_knobs(items: list[str] | None) -> dict[str, Any]:
     knobs: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
@@ -52,18 +60,18 @@ def _parse_knobs(items: list[str] | None) -> dict[str, Any]:
 
 
 KNOBS_HELP = "Controller knobs (--set KNOB=VALUE), with their types and defaults:\n\n" + "\n\n".join(
-    f"{name}: {describe_knobs(cls)}" for name, cls in CONTROLLERS.items()
+    f"{r.name}: {r.knobs}" for r in CONTROLLERS.values()
 )
 
 
-@user_errors(EnvSpecError, TraceError, ValueError, *llm_errors())
+@user_errors(*unknown_names(), TraceError, ValueError, *llm_errors())
 def run(
-    env: Annotated[str, typer.Argument(help="; ".join(f"{k}: {v}" for k, v in BUILTINS.items()))],
+    env: Annotated[str, typer.Argument(help=ENVIRONMENT_HELP)],
     task: Annotated[str | None, typer.Option(help="the task, in the environment's short form")] = None,
     task_json: Annotated[str | None, typer.Option(help="the task as JSON: {id, prompt, data}")] = None,
-    controller: Annotated[str, typer.Option("--controller", "-c", help=", ".join(CONTROLLERS))] = "best_first",
-    policy: Annotated[str, typer.Option(help="uniform (no model; needs legal actions) or llm")] = "uniform",
-    evaluator: Annotated[str, typer.Option(help="auto, rollout, reward or llm")] = "auto",
+    controller: Annotated[str, typer.Option("--controller", "-c", help=CONTROLLERS.describe())] = "best_first",
+    policy: Annotated[str, typer.Option(help=POLICIES.describe())] = "uniform",
+    evaluator: Annotated[str, typer.Option(help=EVALUATORS.describe())] = "auto",
     budget: Annotated[
         list[str] | None,
         typer.Option("--budget", "-b", help="NAME=VALUE: expansions, llm_calls, tokens, env_steps, seconds"),
@@ -86,17 +94,13 @@ def run(
     ] = None,
 ) -> None:
     """Search one task with a controller, a policy and an evaluator; print the best trajectory."""
-    if controller not in CONTROLLERS:
-        raise UserError(f"unknown controller {controller!r}; choose one of: {', '.join(CONTROLLERS)}")
-    if policy not in POLICIES:
-        raise UserError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
-    if evaluator not in EVALUATORS:
-        raise UserError(f"unknown evaluator {evaluator!r}; choose one of: {', '.join(EVALUATORS)}")
+    controller, policy = CONTROLLERS.canonical(controller), POLICIES.canonical(policy)
+    evaluator = EVALUATORS.canonical(evaluator)
     budget_fields = parse_budget(budget)
     if trace is not None:
         check_trace_path(trace)  # before any model is started
     try:
-        knobs = check_knobs(CONTROLLERS[controller], _parse_knobs(knob))
+        knobs = controller_knob_values(controller, parse_knobs(knob))
     except KnobError as exc:
         raise UserError(f"bad --set: {exc}") from None
     environment, the_task = make(env, task, task_json)
@@ -142,11 +146,19 @@ async def _search(
     base_url: str | None,
     strict: bool = False,
 ) -> SearchResult:
-    async with _agents(policy_name, evaluator_name, base_url) as (policy, evaluator):
-        cls = CONTROLLERS[controller_name]
-        if cls.name == "mcts" and not budget.is_bounded() and "simulations" not in knobs:
-            budget = Budget(max_expansions=100)
-        controller: Controller = cls(
+    async with contextlib.AsyncExitStack() as stack:
+        llm = None
+        if needs_model(policy_name, evaluator_name):
+            from treeagent.agents.llm_client import LLMClient
+            from treeagent.agents.llm_config import LLMConfig
+            from treeagent.agents.vllm_server import serve_or_connect
+
+            server = await stack.enter_async_context(serve_or_connect(base_url))
+            llm = await stack.enter_async_context(LLMClient(LLMConfig.load(base_urls=server.base_url)))
+        policy, evaluator = search_agents(policy_name, evaluator_name, llm)
+        controller: Controller = search_controller(
+            controller_name,
+            policy_name,
             policy,
             evaluator,
             budget=budget,
@@ -161,32 +173,6 @@ async def _search(
             return await _with_progress(controller, env, task)
         finally:
             await env.close()
-
-
-@contextlib.asynccontextmanager
-async def _agents(policy_name: str, evaluator_name: str, base_url: str | None) -> AsyncIterator[tuple[Any, Any]]:
-    from treeagent.agents.heuristics import EnvReward, RandomRollout, UniformPolicy
-
-    needs_llm = policy_name == "llm" or evaluator_name == "llm"
-    if not needs_llm:
-        evaluator = EnvReward() if evaluator_name == "reward" else RandomRollout(n=4)
-        yield UniformPolicy(), evaluator
-        return
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
-    from treeagent.agents.llm_evaluator import LLMSelfEvaluator
-    from treeagent.agents.llm_policy import LLMPolicy
-    from treeagent.agents.vllm_server import serve_or_connect
-
-    async with serve_or_connect(base_url) as server, LLMClient(LLMConfig.load(base_urls=server.base_url)) as llm:
-        policy = LLMPolicy(llm) if policy_name == "llm" else UniformPolicy()
-        if evaluator_name in ("auto", "llm"):
-            chosen: Any = LLMSelfEvaluator(llm) if policy_name == "llm" or evaluator_name == "llm" else None
-        elif evaluator_name == "reward":
-            chosen = EnvReward()
-        else:
-            chosen = RandomRollout(n=4)
-        yield policy, chosen
 
 
 async def _with_progress(controller: Controller, env: Any, task: Any) -> SearchResult:

@@ -12,16 +12,17 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from treeagent.cli.common import console, llm_errors, search_progress, user_errors
-from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError
+from treeagent.cli.common import console, llm_errors, search_progress, unknown_names, user_errors
+from treeagent.coding.solvers import SolverError
 from treeagent.environments.code import ProblemError
+from treeagent.registry import DEFAULT_SOLVER, SOLVERS
 from treeagent.search import Controller, TraceError
 from treeagent.search.trace import check_trace_path
 
-SOLVER_HELP = ", ".join(SOLVERS) + " (see the docs of treeagent.coding.solvers)"
+SOLVER_HELP = SOLVERS.describe()
 
 
-@user_errors(ProblemError, SolverError, TraceError, *llm_errors())
+@user_errors(ProblemError, SolverError, TraceError, *unknown_names(), *llm_errors())
 def solve(
     problem: Annotated[
         str, typer.Argument(help="a HumanEval id (HumanEval/0 or 0), a JSONL file with one problem, or FILE#TASK_ID")
@@ -41,8 +42,7 @@ def solve(
     """Solve one programming problem; print the solution, its public and hidden verdicts and the search."""
     from treeagent.environments.code import resolve_problem
 
-    if solver not in SOLVERS:
-        raise SolverError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
+    solver = SOLVERS.canonical(solver)
     if trace is not None:
         check_trace_path(trace)  # before any model is started: never append to a problem file
     the_problem = resolve_problem(problem)

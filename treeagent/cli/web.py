@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from treeagent.cli.common import UserError, console, llm_errors, parse_budget, user_errors
+from treeagent.cli.common import UserError, console, llm_errors, parse_budget, unknown_names, user_errors
+from treeagent.registry import CONTROLLERS
 from treeagent.search import TraceError
 
 web_app = typer.Typer(help="Web agents: MiniWoB++ tasks and your own pages, searched in headless Chromium.")
@@ -19,7 +20,7 @@ web_app = typer.Typer(help="Web agents: MiniWoB++ tasks and your own pages, sear
 def _web_errors() -> tuple[type[BaseException], ...]:
     from treeagent.environments.web import BrowserUnavailable, WebTaskError
 
-    return (WebTaskError, BrowserUnavailable, TraceError, *llm_errors())
+    return (WebTaskError, BrowserUnavailable, TraceError, *unknown_names(), *llm_errors())
 
 
 @web_app.command("list")
@@ -47,9 +48,7 @@ def list_tasks(
 @user_errors(*_web_errors())
 def run(
     task: Annotated[str, typer.Argument(help="a MiniWoB++ task (click-button, see `web list`) or a start URL")],
-    controller: Annotated[
-        str, typer.Option("--controller", "-c", help="greedy, best-first, dfsdt, mcts or beam")
-    ] = "best-first",
+    controller: Annotated[str, typer.Option("--controller", "-c", help=CONTROLLERS.describe())] = "best-first",
     seed: Annotated[int, typer.Option(help="the MiniWoB episode's seed (fixes its problem)")] = 0,
     goal: Annotated[str | None, typer.Option(help="the goal, for a start URL")] = None,
     success_text: Annotated[
@@ -79,14 +78,11 @@ def run(
     from pydantic import ValidationError
 
     from treeagent.environments.web import miniwob_task, url_task
-    from treeagent.web.agents import WebSearchConfig, normalise_controller
+    from treeagent.web.agents import WebSearchConfig
 
     if resume and trace is None:
         raise UserError("--resume needs --trace FILE: the trace of the search to resume")
-    try:
-        name = normalise_controller(controller)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    name = CONTROLLERS.canonical(controller)
     limits = parse_budget(budget)
     unknown = set(limits) - {"max_expansions", "max_llm_calls", "max_seconds"}
     if unknown:

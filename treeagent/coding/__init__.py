@@ -5,7 +5,7 @@ from treeagent.coding.evaluation import EvalSummary, run_eval
 from treeagent.coding.sampling import RepeatedSampling
 from treeagent.coding.solve import CodeSolution, asolve_code, select_answer, solve_code
 from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError, build_solver
-from treeagent.results import ResultsFileError
+from treeagent.runner import ResultsFileError
 
 __all__ = [
     "DEFAULT_SOLVER",

@@ -1,9 +1,9 @@
-"""The per-problem eval runner: many problems, one solver, one budget; results appended to a JSONL
-file as each problem finishes, so a re-run skips the finished problems (resume after a kill).
+"""The coding eval: many problems, one solver, one budget, on the experiment runner (results
+appended as each problem finishes, so a re-run skips the finished ones; here or on Ray).
 
 The summary counts pass@1 on the hidden tests: the share of problems whose chosen answer passes
 them. Tokens, LLM calls and wall time are totals over the problems (wall time is the sum of the
-problems' own times, which `--jobs` overlaps).
+problems' own times, which `jobs` overlaps).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from treeagent.agents.llm_client import LLMClient
-from treeagent.coding.solve import CodeSolution, asolve_code
-from treeagent.coding.solvers import DEFAULT_SOLVER
+from treeagent.coding.solve import asolve_code
 from treeagent.environments.code import CodeProblem
-from treeagent.results import run_resumable
+from treeagent.registry import DEFAULT_SOLVER
+from treeagent.runner import CellEvent, run_cells
 from treeagent.sandbox.testing import SandboxLike
 
 
@@ -39,7 +39,8 @@ class EvalSummary(BaseModel):
     results: str | None = None
 
 
-def _config(solver: str, budget_calls: int, seed: int, early_stop: bool) -> dict[str, Any]:
+def eval_config(solver: str, budget_calls: int, seed: int, early_stop: bool) -> dict[str, Any]:
+    """What a results file must share to be resumed."""
     return {"solver": solver, "budget_calls": budget_calls, "seed": seed, "early_stop": early_stop}
 
 
@@ -59,11 +60,54 @@ def summarise(rows: Sequence[dict[str, Any]], solver: str, budget_calls: int) ->
     )
 
 
+def sandbox_uid_base() -> int:
+    """Sandbox uids of their own per process, so that workers on one machine share none."""
+    return 60000 + (os.getpid() % 1000) * 2
+
+
+async def solve_problem(
+    spec: dict[str, Any],
+    llm: LLMClient | None = None,
+    sandbox: SandboxLike | None = None,
+    problem: CodeProblem | None = None,
+) -> dict[str, Any]:
+    """One problem's row (the cell of `eval` and `compare`, here or in a Ray worker): the solver
+    run on problem `spec["id"]` (loaded from `spec["source"]` unless given), its answer judged.
+    Without `llm`/`sandbox` (a worker) it opens its own, on `spec["llm"]` (LLMConfig fields)."""
+    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.environments.code import load_problems
+    from treeagent.sandbox import ProcessSandbox
+
+    if llm is None or sandbox is None:
+        async with (
+            LLMClient(LLMConfig.load(**spec.get("llm", {}))) as own_llm,
+            ProcessSandbox(workers=1, uid_base=sandbox_uid_base()) as own_sandbox,
+        ):
+            return await solve_problem(spec, llm or own_llm, sandbox or own_sandbox, problem)
+    problem = problem or load_problems(spec["source"], ids=[spec["id"]])[0]
+    traces = spec.get("traces")
+    solution = await asolve_code(
+        problem,
+        solver=spec["solver"],
+        budget_calls=spec["budget_calls"],
+        max_seconds=spec.get("max_seconds"),
+        width=spec.get("width"),
+        concurrency=spec.get("concurrency", 4),
+        seed=spec.get("seed", 0),
+        early_stop=spec.get("early_stop", True),
+        trace=Path(traces) / f"{problem.id.replace('/', '_')}.trace.jsonl" if traces else None,
+        llm=llm,
+        sandbox=sandbox,
+    )
+    s = solution.result.stats
+    return {**solution.summary(), "program": solution.solution, "expansions": s.expansions, "env_steps": s.env_steps}
+
+
 async def run_eval(
     problems: Sequence[CodeProblem],
     *,
-    llm: LLMClient,
-    sandbox: SandboxLike,
+    llm: LLMClient | None = None,
+    sandbox: SandboxLike | None = None,
     solver: str = DEFAULT_SOLVER,
     budget_calls: int = 16,
     out: str | os.PathLike[str] | None = None,
@@ -73,34 +117,53 @@ async def run_eval(
     width: int | None = None,
     concurrency: int = 4,
     traces: str | os.PathLike[str] | None = None,
-    on_result: Callable[[dict[str, Any]], None] | None = None,
+    source: str | None = None,
+    use_ray: bool = False,
+    worker_llm: dict[str, Any] | None = None,
+    on_event: Callable[[CellEvent], None] | None = None,
 ) -> EvalSummary:
-    """Solve every problem not already in `out`; append one line per problem; summarise all."""
-    config = _config(solver, budget_calls, seed, early_stop)
-    path = Path(out) if out is not None else None
-    trace_dir = Path(traces) if traces is not None else None
+    """Solve every problem not already in `out`; append one line per problem; summarise all.
 
-    async def solve(index: int) -> dict[str, Any]:
-        problem = problems[index]
-        trace = trace_dir / f"{problem.id.replace('/', '_')}.trace.jsonl" if trace_dir else None
-        solution: CodeSolution = await asolve_code(
-            problem,
-            solver=solver,
-            budget_calls=budget_calls,
-            width=width,
-            concurrency=concurrency,
-            seed=seed,
-            early_stop=early_stop,
-            trace=trace,
-            llm=llm,
-            sandbox=sandbox,
-        )
-        return {**solution.summary(), "program": solution.solution}
+    Here, the problems share `llm` and `sandbox`. With `use_ray` (inside `ray_backend.ray_cluster`)
+    each is a Ray task that loads its problem from `source` and opens its own client on the
+    `worker_llm` settings (LLMConfig fields, no API key) and its own sandbox."""
+    config = eval_config(solver, budget_calls, seed, early_stop)
+    by_id = {p.id: p for p in problems}
+    where, trace_dir = _resolved(source), _resolved(str(traces) if traces else None, must_exist=False)
+    shared = {
+        "source": where,
+        "solver": solver,
+        "budget_calls": budget_calls,
+        "seed": seed,
+        "early_stop": early_stop,
+        "width": width,
+        "concurrency": concurrency,
+        "traces": trace_dir,
+        "llm": worker_llm or {},
+    }
+    cells = [(p.id, {**shared, "id": p.id}) for p in problems]
+    if use_ray:
+        if where is None:
+            raise ValueError("run_eval(use_ray=True) needs `source`: the workers load the problems from it")
+        fn: Callable[[dict[str, Any]], Any] = solve_problem
+    else:
+        if llm is None or sandbox is None:
+            raise ValueError("run_eval needs `llm` and `sandbox` (or use_ray=True)")
 
-    rows, resumed = await run_resumable(
-        [p.id for p in problems], solve, config=config, path=path, jobs=jobs, on_result=on_result
+        async def fn(spec: dict[str, Any]) -> dict[str, Any]:
+            return await solve_problem(spec, llm, sandbox, by_id[spec["id"]])
+
+    report = await run_cells(
+        fn, cells, config=config, out=Path(out) if out else None, jobs=jobs, use_ray=use_ray, on_event=on_event
     )
-    summary = summarise(rows, solver, budget_calls)
-    summary.resumed = resumed
-    summary.results = str(path) if path is not None else None
+    summary = summarise(report.rows, solver, budget_calls)
+    summary.resumed = report.resumed
+    summary.results = report.results
     return summary
+
+
+def _resolved(path: str | None, must_exist: bool = True) -> str | None:
+    """An absolute path for a worker elsewhere (a problem set's name, like `humaneval`, stays)."""
+    if path is None or (must_exist and not Path(path).is_file()):
+        return path
+    return str(Path(path).resolve())

@@ -1,4 +1,5 @@
-"""The coding solvers: each is a controller with a coding policy and evaluator, on one budget unit
+"""The coding solvers' builders (the registry's `SOLVERS` table names them: `treeagent.registry`):
+each is a controller with a coding policy and evaluator, on one budget unit
 (one sampled completion = one LLM call; tokens are counted too). The controller's budget is the
 only one: every agent reserves its calls from it before it asks (`view.usage`).
 
@@ -20,7 +21,6 @@ only one: every agent reserves its calls from it before it asks (`view.usage`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from treeagent.agents.coding import (
 )
 from treeagent.agents.llm_client import LLMClient
 from treeagent.coding.sampling import RepeatedSampling
+from treeagent.registry import DEFAULT_SOLVER, SOLVERS
 from treeagent.search import DFSDT, MCTS, BestFirst, Budget, Controller
 from treeagent.search.adaptive import AdaptiveSearch
 from treeagent.search.token_tree import pucb
@@ -47,13 +48,6 @@ class SolverSetup:
     controller: Controller
     policy: CodePolicy
     evaluator: Evaluator
-
-
-@dataclass(frozen=True, slots=True)
-class SolverInfo:
-    name: str
-    summary: str
-    build: Callable[..., SolverSetup]
 
 
 def _common(budget_calls: int, seed: int, trace: Path | None, max_seconds: float | None) -> dict[str, Any]:
@@ -160,32 +154,8 @@ def _pgtd(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int
     return SolverSetup(controller, policy, evaluator)
 
 
-SOLVERS: dict[str, SolverInfo] = {
-    info.name: info
-    for info in (
-        SolverInfo(
-            "test_guided",
-            "adaptive: token-level branches, samples and revisions, each call where tests say it pays",
-            _test_guided,
-        ),
-        SolverInfo("pgtd", "PG-TD: MCTS over the program's tokens, rewards from the public tests", _pgtd),
-        SolverInfo("greedy", "one sample at temperature 0", _greedy),
-        SolverInfo("best_of_n", "samples until one passes the public tests", _best_of_n),
-        SolverInfo("reflexion", "one path: test, reflect, revise", _reflexion),
-        SolverInfo("mcts", "LATS: MCTS over programs and revisions, tests + self-evaluation", _mcts),
-        SolverInfo("rethink", "RethinkMCTS: MCTS over plans and programs, verbal test feedback", _rethink),
-        SolverInfo("codetree", "CodeTree: strategies, solutions, debugging, ranked by a critic", _codetree),
-        SolverInfo("plansearch", "PlanSearch: diverse plans, one program per plan", _plansearch),
-    )
-}
-
-
-#: the solver `solve_code`, `treeagent solve` and `treeagent eval` use unless told otherwise
-DEFAULT_SOLVER = "test_guided"
-
-
 class SolverError(ValueError):
-    """An unknown solver or a bad budget; the message lists the choices."""
+    """A bad budget, width or concurrency for a solver."""
 
 
 def build_solver(
@@ -200,13 +170,15 @@ def build_solver(
     max_seconds: float | None = None,
 ) -> SolverSetup:
     """The controller and agents of solver `name` for one problem."""
-    info = SOLVERS.get(name)
-    if info is None:
-        raise SolverError(f"unknown solver {name!r}; choose one of: {', '.join(SOLVERS)}")
+    recipe = SOLVERS[name]  # an unknown name: UnknownRecipe, listing the solvers
     if budget_calls < 1:
         raise SolverError(f"the budget must allow at least one LLM call, got {budget_calls}")
     if width is not None and width < 1:
         raise SolverError(f"width must be at least 1, got {width}")
     if concurrency < 1:
         raise SolverError(f"concurrency must be at least 1, got {concurrency}")
-    return info.build(llm, budget_calls, width, concurrency, seed=seed, trace=trace, max_seconds=max_seconds)
+    setup: SolverSetup = recipe(llm, budget_calls, width, concurrency, seed=seed, trace=trace, max_seconds=max_seconds)
+    return setup
+
+
+__all__ = ["DEFAULT_SOLVER", "SOLVERS", "SolverError", "SolverSetup", "build_solver"]

@@ -22,15 +22,12 @@ from treeagent.agents.tools.policy import Mode, ToolPolicy
 from treeagent.environments.base import Task
 from treeagent.environments.tools.bfcl import BFCLEnv, call_strings, judge
 from treeagent.environments.tools.env import ToolState
-from treeagent.results import run_resumable
-from treeagent.search import DFSDT, BestFirst, Budget, Controller, SearchResult
-from treeagent.search.react import ReActChain
+from treeagent.registry import CONTROLLERS
+from treeagent.runner import CellEvent, run_cells
+from treeagent.search import Budget, Controller, SearchResult
 
-CONTROLLERS = ("react", "dfsdt", "best_first")
-
-
-class ControllerError(ValueError):
-    """An unknown controller name for the tool suite."""
+#: the registry's controllers wired for tool tasks
+TOOL_CONTROLLERS = ("react", "dfsdt", "best_first")
 
 
 class BFCLSummary(BaseModel):
@@ -51,10 +48,8 @@ class BFCLSummary(BaseModel):
 
 
 def canonical_controller(name: str) -> str:
-    key = name.strip().lower().replace("-", "_")
-    if key not in CONTROLLERS:
-        raise ControllerError(f"unknown controller {name!r} for tool tasks; choose one of: {', '.join(CONTROLLERS)}")
-    return key
+    """The registry's spelling of `name`, if it is wired for tool tasks (else `UnknownRecipe`)."""
+    return CONTROLLERS.canonical(name, among=TOOL_CONTROLLERS, where=" for tool tasks")
 
 
 def build_controller(
@@ -72,17 +67,18 @@ def build_controller(
     key = canonical_controller(name)
     budget = Budget(max_llm_calls=budget_calls)
     common: dict[str, Any] = {"budget": budget, "seed": seed, "trace": trace, "max_depth": max_depth}
+    recipe = CONTROLLERS[key]
     if key == "react":
-        return ReActChain(ToolPolicy(llm, mode=mode, show_tried=False), **common)
+        return recipe(ToolPolicy(llm, mode=mode, show_tried=False), **common)
     if key == "dfsdt":
-        return DFSDT(ToolPolicy(llm, mode=mode), width=width or 3, **common)
+        return recipe(ToolPolicy(llm, mode=mode), width=width or 3, **common)
     # The budget is checked before each expansion, and the `branching` evaluations an expansion
     # starts finish after it: best-first gets that much less, so it ends within `budget_calls` too.
     branching = width or 2
     common["budget"] = Budget(max_llm_calls=max(1, budget_calls - branching))
     policy = ToolPolicy(llm, mode=mode, show_tried=False, allow_give_up=False)
     evaluator = BelowDone(LLMSelfEvaluator(llm, votes=1))
-    return BestFirst(policy, evaluator, branching=branching, **common)
+    return recipe(policy, evaluator, width=branching, **common)
 
 
 class BelowDone:
@@ -158,11 +154,9 @@ async def run_bfcl(
     width: int | None = None,
     traces: str | os.PathLike[str] | None = None,
     mode: Mode = "auto",
-    on_result: Callable[[dict[str, Any]], None] | None = None,
+    on_event: Callable[[CellEvent], None] | None = None,
 ) -> BFCLSummary:
-    """Search every task not already in `out`; append one row per task; summarise them all.
-
-    `on_result` sees every row, the resumed ones first."""
+    """Search every task not already in `out`; append one row per task; summarise them all."""
     name = canonical_controller(controller)
     config = _config(name, category, budget_calls, seed)
     path = Path(out) if out is not None else None
@@ -171,17 +165,18 @@ async def run_bfcl(
         trace_dir.mkdir(parents=True, exist_ok=True)
     env = BFCLEnv()
 
-    async def solve(index: int) -> dict[str, Any]:
-        task = tasks[index]
+    by_id = {t.id: t for t in tasks}
+
+    async def solve(spec: dict[str, Any]) -> dict[str, Any]:
+        task = by_id[spec["id"]]
         trace = trace_dir / f"{task.id}.{name}.trace.jsonl" if trace_dir else None
         ctl = build_controller(name, llm, budget_calls, seed=seed, width=width, trace=trace, mode=mode)
         result = await ctl.run(env, task)
         return await asyncio.to_thread(result_row, result, category)
 
-    rows, resumed = await run_resumable(
-        [t.id for t in tasks], solve, config=config, path=path, jobs=jobs, on_result=on_result, report_resumed=True
-    )
-    summary = summarise(rows, name, category, budget_calls)
-    summary.resumed = resumed
-    summary.results = str(path) if path is not None else None
+    cells = [(t.id, {"id": t.id}) for t in tasks]
+    report = await run_cells(solve, cells, config=config, out=path, jobs=jobs, on_event=on_event)
+    summary = summarise(report.rows, name, category, budget_calls)
+    summary.resumed = report.resumed
+    summary.results = report.results
     return summary

@@ -1,6 +1,6 @@
 """Web agents wired together: the controllers over `WebEnv`, the MiniWoB evaluation."""
 
-from treeagent.web.agents import WEB_CONTROLLERS, WebSearchConfig, make_controller
+from treeagent.web.agents import WebSearchConfig, make_controller
 from treeagent.web.evaluation import MiniWobSummary, run_miniwob_eval
 
-__all__ = ["WEB_CONTROLLERS", "MiniWobSummary", "WebSearchConfig", "make_controller", "run_miniwob_eval"]
+__all__ = ["MiniWobSummary", "WebSearchConfig", "make_controller", "run_miniwob_eval"]

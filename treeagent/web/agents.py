@@ -1,10 +1,11 @@
-"""The web agent's pieces put together: policy, value function and controller, by name.
+"""The web agent's pieces put together: the web policy and the trajectory judge under any
+controller of the registry (its names, its spelling rules).
 
 - `greedy`: one action per step from the policy at temperature 0, no value calls (the baseline).
 - `best_first`: the paper's search: `branching` sampled actions per expansion, each child scored
   by the trajectory judge (mean of `samples` verdicts), the best open node expanded next, stop on
   a success.
-- `dfsdt`, `mcts`, `beam`: the same policy and judge under the other controllers.
+- any other (`dfsdt`, `mcts`, `beam`, yours): the same policy and judge, `branching` wide.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from treeagent.agents.heuristics import EnvReward
 from treeagent.agents.llm_client import LLMClient, Sampling
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.web import WEB_PROMPT, TrajectoryJudge
-from treeagent.search import DFSDT, MCTS, Beam, BestFirst, Budget, Controller
-
-WEB_CONTROLLERS = ("greedy", "best_first", "dfsdt", "mcts", "beam")
+from treeagent.registry import CONTROLLERS
+from treeagent.search import Budget, Controller
 
 
 class WebSearchConfig(BaseModel):
@@ -28,7 +28,7 @@ class WebSearchConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    controller: str = "best_first"
+    controller: str = Field(default="best_first", description="a controller of the registry")
     branching: int = Field(default=3, ge=1, le=16)
     max_depth: int = Field(default=6, ge=1, le=50)
     samples: int = Field(default=3, ge=1, le=16)
@@ -39,19 +39,16 @@ class WebSearchConfig(BaseModel):
     seed: int = 0
     temperature: float = Field(default=0.8, ge=0.0, le=2.0)
 
-
-def normalise_controller(name: str) -> str:
-    key = name.strip().lower().replace("-", "_")
-    if key not in WEB_CONTROLLERS:
-        raise ValueError(f"unknown controller {name!r}; choose one of: {', '.join(WEB_CONTROLLERS)}")
-    return key
+    @field_validator("controller")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        return CONTROLLERS.canonical(name)
 
 
 def make_controller(
     llm: LLMClient, config: WebSearchConfig, *, trace: str | os.PathLike[str] | None = None, resume: bool = False
 ) -> Controller:
     """The controller `config.controller` with the web policy and the trajectory judge."""
-    name = normalise_controller(config.controller)
     budget = Budget(
         max_expansions=config.max_expansions,
         max_llm_calls=config.max_llm_calls,
@@ -65,15 +62,9 @@ def make_controller(
         "resume": resume,
         "concurrency": config.concurrency,
     }
-    if name == "greedy":
+    if config.controller == "greedy":
         policy = LLMPolicy(llm, template=WEB_PROMPT, sampling=Sampling(temperature=0.0, max_tokens=48))
-        return BestFirst(policy, EnvReward(), branching=1, **common)
+        return CONTROLLERS["greedy"](policy, EnvReward(), **common)
     policy = LLMPolicy(llm, template=WEB_PROMPT, sampling=Sampling(temperature=config.temperature, max_tokens=48))
     judge = TrajectoryJudge(llm, samples=config.samples)
-    if name == "best_first":
-        return BestFirst(policy, judge, branching=config.branching, **common)
-    if name == "dfsdt":
-        return DFSDT(policy, judge, width=config.branching, **common)
-    if name == "beam":
-        return Beam(policy, judge, width=config.branching, expansions_per_beam=config.branching, **common)
-    return MCTS(policy, judge, children_per_expansion=config.branching, **common)
+    return CONTROLLERS[config.controller](policy, judge, width=config.branching, **common)

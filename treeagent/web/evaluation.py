@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from treeagent.agents.base import SearchStop
 from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm_types import LLMError
 from treeagent.environments.web import WebEnv, miniwob_task
-from treeagent.results import append_result, read_results
+from treeagent.runner import CellEvent, run_cells
 from treeagent.web.agents import WebSearchConfig, make_controller
 
 
@@ -57,31 +59,31 @@ async def run_miniwob_eval(
     out: Path,
     traces: Path | None = None,
     env: WebEnv | None = None,
-    on_result: Callable[[dict[str, Any]], None] | None = None,
+    on_event: Callable[[CellEvent], None] | None = None,
 ) -> MiniWobSummary:
-    """Search every (task, seed) episode with `config`; append a row per episode to `out`."""
-    episodes = [miniwob_task(name, seed) for name in tasks for seed in seeds]
-    key = config.model_dump(mode="json")
-    done = read_results(out, key)
-    summary = MiniWobSummary(controller=config.controller, results=str(out))
+    """Search every (task, seed) episode with `config`, one at a time (they share the browser);
+    append a row per episode to `out`."""
+    episodes = {t.id: t for t in (miniwob_task(name, seed) for name in tasks for seed in seeds)}
     own_env = env is None
     environment = env or WebEnv(max_live=6)
-    out.parent.mkdir(parents=True, exist_ok=True)
+
+    async def episode(spec: dict[str, Any]) -> dict[str, Any]:
+        return await _episode(environment, llm, config, episodes[spec["id"]], traces)
+
     try:
-        for task in episodes:
-            row = done.get(task.id)
-            if row is not None:
-                summary.resumed += 1
-            else:
-                row = await _episode(environment, llm, config, task, traces)
-                row["config"] = key
-                await append_result(out, row)
-            _count(summary, row)
-            if on_result is not None:
-                on_result(row)
+        report = await run_cells(
+            episode,
+            [(key, {"id": key}) for key in episodes],
+            config=config.model_dump(mode="json"),
+            out=out,
+            on_event=on_event,
+        )
     finally:
         if own_env:
             await environment.close()
+    summary = MiniWobSummary(controller=config.controller, results=str(out), resumed=report.resumed)
+    for row in report.rows:
+        _count(summary, row)
     return summary
 
 
@@ -95,6 +97,8 @@ async def _episode(
     row: dict[str, Any] = {"id": task.id, "task": name, "seed": task.data["seed"], "controller": config.controller}
     try:
         result = await controller.run(env, task)
+    except (SearchStop, LLMError):  # the model is misconfigured or gone: no episode's result
+        raise
     except Exception as exc:  # the episode could not even start (its page did not load)
         row.update(solved=False, reward=0.0, error=f"{type(exc).__name__}: {exc}", wall_s=time.monotonic() - started)
         return row

@@ -1,17 +1,16 @@
-"""Scale-out on Ray: a generic task runner, from task specs (JSON) to JSON-able results.
+"""The experiment runner's Ray backend: one Ray task per spec, results handed back as they land.
 
-Any eval can spread its work this way: write a module-level function `fn(spec) -> result` (sync
-or async; the spec and the result are plain JSON data), and `run_tasks(fn, specs, use_ray=True)`
-runs one Ray task per spec and hands each result back as it lands, in the driver's event loop,
-so the caller can append it to its results file at once. Without Ray the same function runs in
-this process, so a local run and a Ray run compute the same thing.
+`treeagent.runner.run_tasks(fn, specs, use_ray=True)` comes here: `fn(spec) -> result` is a
+module-level function (sync or async; the spec and the result are plain JSON data), run in a Ray
+worker, its result handed back in the driver's event loop so the caller can append it to its
+results file at once.
 
 A worker process that dies mid-task (killed, out of memory, node lost) has its task re-run by Ray
 (`max_retries`); an exception raised by the function itself is not retried (it would fail again)
 and is reported with the spec that caused it.
 
     with ray_cluster("local"):                  # or "HOST:PORT" of a running cluster
-        rows = asyncio.run(run_tasks(solve_one, specs, use_ray=True))
+        rows = asyncio.run(runner.run_tasks(solve_one, specs, use_ray=True))
 """
 
 from __future__ import annotations
@@ -110,9 +109,8 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-async def _maybe_await(value: Any) -> None:
-    if inspect.isawaitable(value):
-        await value
+async def maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
 
 
 def _ship_by_value(fn: TaskFn) -> None:
@@ -137,43 +135,11 @@ def describe(spec: dict[str, Any]) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-async def run_tasks(
-    fn: TaskFn,
-    specs: Sequence[dict[str, Any]],
-    *,
-    use_ray: bool = False,
-    jobs: int = 1,
-    max_retries: int = DEFAULT_MAX_RETRIES,
-    num_cpus: float = 1.0,
-    on_result: OnResult | None = None,
-) -> list[Any]:
-    """`fn(spec)` for every spec; results in the order of `specs`. `on_result(index, result)` is
-    called (and awaited, if async) as each one lands. With `use_ray` (inside `ray_cluster`) each
-    spec is a Ray task, re-run up to `max_retries` times if its worker dies; else `jobs` specs run
-    at once here."""
-    if use_ray:
-        return await _run_on_ray(fn, specs, max_retries, num_cpus, on_result)
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
-    results: list[Any] = [None] * len(specs)
-    gate = asyncio.Semaphore(jobs)
-
-    async def one(index: int, spec: dict[str, Any]) -> None:
-        async with gate:
-            out = fn(spec)
-            if inspect.isawaitable(out):
-                out = await out
-            results[index] = json.loads(json.dumps(out))
-        if on_result is not None:
-            await _maybe_await(on_result(index, results[index]))
-
-    await asyncio.gather(*(one(i, s) for i, s in enumerate(specs)))
-    return results
-
-
-async def _run_on_ray(
+async def run_on_ray(
     fn: TaskFn, specs: Sequence[dict[str, Any]], max_retries: int, num_cpus: float, on_result: OnResult | None
 ) -> list[Any]:
+    """One Ray task per spec (inside `ray_cluster`), re-run up to `max_retries` times if its worker
+    dies; `on_result(index, result)` as each lands. The first task that raises stops the rest."""
     ray = _ray()
     if not ray.is_initialized():
         raise ScaleOutError("run_tasks(use_ray=True) needs a Ray connection: call it inside ray_cluster(address)")
@@ -194,7 +160,7 @@ async def _run_on_ray(
                 except Exception as exc:
                     raise ScaleOutError(f"task {index} failed ({describe(specs[index])}): {_cause(exc)}") from None
                 if on_result is not None:
-                    await _maybe_await(on_result(index, results[index]))
+                    await maybe_await(on_result(index, results[index]))
     finally:
         for future in pending:
             with contextlib.suppress(Exception):
