@@ -50,9 +50,14 @@ def connect() -> Any:
 class _ExecConn(WorkerConn):
     """A worker running inside a container, reached over the exec's multiplexed socket."""
 
-    def __init__(self, container: Any, sock: socket.socket) -> None:
+    def __init__(self, container: Any, stream: Any) -> None:
         self.container = container
-        self._sock = sock
+        # The SDK's socket object for the exec: it holds the exec's HTTP response, which sits in
+        # a reference cycle and whose finalizer closes the connection's socket. Dropped, the
+        # cyclic garbage collector would close our socket at some arbitrary later moment (the
+        # next request then fails with "Connection lost"); held here, it goes only with `kill`.
+        self._stream = stream
+        self._sock: socket.socket = getattr(stream, "_sock", stream)
         self.reader = asyncio.StreamReader(limit=1 << 30)
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -84,13 +89,29 @@ class _ExecConn(WorkerConn):
         assert self._writer is not None
         await self._writer.drain()
 
+    def alive(self) -> bool:
+        """Also false once the socket is closed or its transport is closing (the worker's end
+        may be gone before the stream's pump has passed the end of file on)."""
+        if self._sock.fileno() < 0 or (self._writer is not None and self._writer.transport.is_closing()):
+            return False
+        return super().alive()
+
     async def kill(self) -> None:
         if self._writer is not None:
-            self._writer.close()
+            self._writer.transport.abort()  # now, with whatever is unsent: the socket closes below
         if self._pump is not None:
             self._pump.cancel()
+        _close_stream(self._stream)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.container.remove, force=True)
+
+
+def _close_stream(stream: Any) -> None:
+    """Close the SDK's exec socket object and the HTTP response it holds."""
+    for obj in (getattr(stream, "_response", None), stream):
+        if obj is not None:
+            with contextlib.suppress(Exception):
+                obj.close()
 
 
 class DockerSandbox:
@@ -213,8 +234,8 @@ class DockerSandbox:
         return await self._pool.exchange(request, tests)
 
     async def _spawn(self, index: int) -> WorkerConn:
-        container, sock = await asyncio.to_thread(self._create, index)
-        conn = _ExecConn(container, sock)
+        container, stream = await asyncio.to_thread(self._create, index)
+        conn = _ExecConn(container, stream)
         try:
             await conn.open()
             assert self.uid_base is not None, "started"
@@ -236,8 +257,9 @@ class DockerSandbox:
             raise
         return conn
 
-    def _create(self, index: int) -> tuple[Any, socket.socket]:
-        """Start a container and exec the worker in it; returns the exec's raw socket. Blocking."""
+    def _create(self, index: int) -> tuple[Any, Any]:
+        """Start a container and exec the worker in it; returns the container and the SDK's
+        socket object for the exec (keep it: see `_ExecConn`). Blocking."""
         mb = self.memory_limit_mb
         tmpfs_opts = f"rw,nosuid,nodev,size={self.work_size_mb}m,mode=1777"
         # /work: root's, searchable only; a run writes in its own u<uid> (which the worker makes
@@ -272,10 +294,9 @@ class DockerSandbox:
                 stderr=True,
                 tty=False,
             )["Id"]
-            wrapped = api.exec_start(exec_id, socket=True)
-            sock: socket.socket = getattr(wrapped, "_sock", wrapped)
-            sock.setblocking(False)
-            return container, sock
+            stream = api.exec_start(exec_id, socket=True)
+            getattr(stream, "_sock", stream).setblocking(False)
+            return container, stream
         except BaseException:
             with contextlib.suppress(Exception):
                 container.remove(force=True)

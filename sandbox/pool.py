@@ -24,11 +24,25 @@ log = logging.getLogger("treeagent.sandbox")
 _HEADER = struct.Struct(">I")
 # Beyond the run's own time limit: forking, writing sources, killing a tree, reading its output.
 _REPLY_GRACE_S = 10.0
+# How long a worker whose connection broke while a request was sent may take to show what it
+# wrote before it went (its end of file follows at once).
+_BROKEN_WAIT_S = 1.0
 
 
 def _frame(obj: dict[str, Any]) -> bytes:
     data = json.dumps(obj).encode()
     return _HEADER.pack(len(data)) + data
+
+
+async def _said_broken(conn: WorkerConn) -> str | None:
+    """Why the worker said it is broken, if that frame is what it left unread on its way out
+    (the only frame a worker writes between requests); None for anything else."""
+    try:
+        async with asyncio.timeout(_BROKEN_WAIT_S):
+            frame = await conn.recv()
+    except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError, ValueError):
+        return None
+    return str(frame["broken"]) if isinstance(frame, dict) and "broken" in frame else None
 
 
 class SandboxIsolationWarning(UserWarning):
@@ -159,6 +173,7 @@ class WorkerPool:
             await self._replace(index, conn)
             index, conn = await self._next_idle()
         reply_timeout = request.time_limit_s + _REPLY_GRACE_S
+        sent = False
         try:
             wire = request.wire()
             if tests is not None:
@@ -167,6 +182,7 @@ class WorkerPool:
                 await conn.send(tests)
             else:
                 await conn.send(wire)
+            sent = True
             async with asyncio.timeout(reply_timeout):  # no extra task per request, unlike wait_for
                 reply, evaluated = await conn.recv_result()
         except asyncio.CancelledError:
@@ -179,6 +195,12 @@ class WorkerPool:
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
             if not self.started:
                 raise SandboxError(f"{self._name} was closed while this request ran") from exc
+            if not sent and (said := await _said_broken(conn)) is not None:
+                # It found itself broken after its last run, said so and left before this
+                # request could reach it: the request was never taken, so another worker runs it.
+                log.warning("%s: worker %d is broken (%s); restarting it", self._name, index, said)
+                await self._replace(index, conn)
+                return None
             log.warning("%s: worker %d failed (%r); restarting it", self._name, index, exc)
             await self._replace(index, conn)
             killed = RunResult(
