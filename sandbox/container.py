@@ -15,13 +15,12 @@ import os
 import socket
 import struct
 import sys
-from types import TracebackType
 from typing import Any
 
 from treeagent.sandbox import uids
 from treeagent.sandbox.docker_image import WORKER_DIR, ensure_image
-from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
-from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
+from treeagent.sandbox.models import RunRequest, SandboxError
+from treeagent.sandbox.pool import PooledSandbox, WorkerConn, log
 from treeagent.sandbox.process import base_interpreter
 
 LABEL = "treeagent.sandbox"
@@ -114,7 +113,7 @@ def _close_stream(stream: Any) -> None:
                 obj.close()
 
 
-class DockerSandbox:
+class DockerSandbox(PooledSandbox):
     """Run code in warm, locked-down containers (the `docker` SDK; the daemon must be running).
 
         async with DockerSandbox(workers=2) as sb:
@@ -138,25 +137,15 @@ class DockerSandbox:
         python: str | None = None,
         extra_ro_paths: list[str] | None = None,
     ) -> None:
-        self.workers = workers if workers is not None else os.cpu_count() or 1
+        super().__init__(workers, uid_base)
         self.memory_limit_mb = memory_limit_mb
         self.pids_limit = pids_limit
         self.cpus = cpus
         self.work_size_mb = work_size_mb
-        uids.check_base(uid_base, self.workers)
-        self._uid_base_wanted = uid_base
-        #: the first run uid (known after start: a free range when uid_base was not given)
-        self.uid_base: int | None = uid_base
-        self._uids: uids.UidRange | None = None
         self.python = python or base_interpreter()
         self.ro_paths = sorted({"/usr", os.path.realpath(sys.base_prefix), *(extra_ro_paths or [])})
         self._client: Any = None
         self._image: str | None = None
-        self._pool = WorkerPool(self._spawn, self.workers, type(self).__name__)
-
-    @property
-    def missing_isolation(self) -> list[str]:
-        return list(self._pool.missing_isolation)
 
     async def start(self) -> None:
         self._check_python()
@@ -164,36 +153,14 @@ class DockerSandbox:
             self._client = await asyncio.to_thread(connect)
             self._image = await asyncio.to_thread(ensure_image, self._client)
             await asyncio.to_thread(_remove_orphans, self._client)
-        if self._uids is None:
-            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
-            self.uid_base = self._uids.base
-        try:
-            await self._pool.start()
-        except BaseException:
-            self._release_uids()
-            raise
-
-    def _release_uids(self) -> None:
-        if self._uids is not None:
-            self._uids.release()
-            self._uids = None
+        await self._start_pool()
 
     async def close(self) -> None:
-        await self._pool.close()
-        self._release_uids()
+        await self._close_pool()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self._client.close)
             self._client = None
-
-    async def __aenter__(self) -> DockerSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def _check_python(self) -> None:
         """The worker's interpreter must be a file of this machine inside a path bound into the
@@ -223,23 +190,12 @@ class DockerSandbox:
                 "raise DockerSandbox(memory_limit_mb=...)"
             )
 
-    async def run(self, request: RunRequest) -> RunResult:
-        self._check(request)
-        return await self._pool.run(request)
-
-    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
-        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
-        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
-        self._check(request)
-        return await self._pool.exchange(request, tests)
-
     async def _spawn(self, index: int) -> WorkerConn:
         container, stream = await asyncio.to_thread(self._create, index)
         conn = _ExecConn(container, stream)
         try:
             await conn.open()
-            assert self.uid_base is not None, "started"
-            uid = self.uid_base + index
+            uid = self._uid(index)
             await conn.send(
                 {
                     "uid": uid,
