@@ -17,7 +17,6 @@ import builtins
 import contextlib
 import fcntl
 import importlib
-import io
 import linecache
 import os
 import signal
@@ -30,6 +29,7 @@ from typing import Any
 
 import _jail
 from _frames import read_frame, write_frame
+from _jailserve import CappedText, format_frames
 from _remote import CaseTimeout, Jail, JailBusy, JailGone, Remote, answer
 
 _REPR_CAP = 300
@@ -141,16 +141,6 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise CaseTimeout()
 
 
-class _CappedIO(io.StringIO):
-    cap = 2000
-
-    def write(self, s: str) -> int:
-        room = self.cap - self.tell()
-        if room > 0:
-            super().write(s[:room])
-        return len(s)
-
-
 def _describe(exc: BaseException, files: set[str]) -> dict[str, Any]:
     frames = [fs for fs in traceback.extract_tb(exc.__traceback__) if fs.filename in files]
     info: dict[str, Any] = {
@@ -161,9 +151,7 @@ def _describe(exc: BaseException, files: set[str]) -> dict[str, Any]:
     }
     if frames:
         info.update(file=frames[-1].filename, line=frames[-1].lineno, line_text=(frames[-1].line or "").strip())
-    tb_lines = [
-        f'  File "{fs.filename}", line {fs.lineno}, in {fs.name}\n    {(fs.line or "").strip()}' for fs in frames
-    ]
+    tb_lines = format_frames(frames)
     remote = getattr(exc, "_ta_remote", None)
     if isinstance(remote, dict):  # raised in the solution: its own type, message and line
         info["error_type"] = str(remote.get("type"))[:200]
@@ -189,8 +177,7 @@ def _describe(exc: BaseException, files: set[str]) -> dict[str, Any]:
 
 def _run(action: Callable[[], Any], limit: float | None, files: set[str], cap: int) -> tuple[str, dict[str, Any], str]:
     """Run one unit (the solution's load, a case); returns (status, info, captured stdout)."""
-    buf = _CappedIO()
-    buf.cap = cap
+    buf = CappedText(cap)
     real = sys.stdout
     sys.stdout = buf
     status: str = "passed"

@@ -95,14 +95,23 @@ class _CallTimeout(BaseException):
     pass
 
 
-class _Capped(io.StringIO):
-    cap = 2000
+class CappedText(io.StringIO):
+    """Captured output, kept up to `cap` characters (what is past it is dropped, not an error)."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
 
     def write(self, s: str) -> int:
         room = self.cap - self.tell()
         if room > 0:
             super().write(s[:room])
         return len(s)
+
+
+def format_frames(frames: list[traceback.FrameSummary]) -> list[str]:
+    """Traceback entries as Python prints them (file, line, function, then the line's text)."""
+    return [f'  File "{fs.filename}", line {fs.lineno}, in {fs.name}\n    {(fs.line or "").strip()}' for fs in frames]
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -118,9 +127,7 @@ def describe(exc: BaseException, filename: str = "solution.py") -> dict[str, Any
     elif frames:
         last = frames[-1]
         info.update(file=filename, line=last.lineno, line_text=(last.line or "").strip())
-        info["traceback"] = "\n".join(
-            f'  File "{fs.filename}", line {fs.lineno}, in {fs.name}\n    {(fs.line or "").strip()}' for fs in frames
-        )[-4000:]
+        info["traceback"] = "\n".join(format_frames(frames))[-4000:]
     return info
 
 
@@ -143,7 +150,7 @@ def _kinds(ns: dict[str, Any]) -> dict[str, list[str]]:
     return names
 
 
-def _answer(msg: dict[str, Any], ns: dict[str, Any], out: _Capped) -> dict[str, Any]:
+def _answer(msg: dict[str, Any], ns: dict[str, Any], out: CappedText) -> dict[str, Any]:
     op = msg.get("op")
     if op == "load":
         with open("solution.py", encoding="utf-8") as fh:
@@ -175,8 +182,7 @@ def serve() -> None:
             msg = None
         if not isinstance(msg, dict):  # a call cut short by the evaluator's alarm: answer nothing
             continue
-        out = _Capped()
-        out.cap = int(msg.get("cap", 2000))
+        out = CappedText(int(msg.get("cap", 2000)))
         reply: dict[str, Any]
         start = time.perf_counter()
         sys.stdout = out

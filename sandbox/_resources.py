@@ -124,6 +124,30 @@ def read_oom_kills(fd: int) -> int:
     return 0
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_bytes(proc_fd: int, pid: str = "self") -> int | None:
+    """A process's resident memory, from `pid`/statm under an open /proc (None if unreadable)."""
+    try:
+        fd = os.open(f"{pid}/statm", os.O_RDONLY, dir_fd=proc_fd)
+    except OSError:
+        return None
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def trim_heap() -> None:
+    """Hand the heap's free pages back to the kernel: after a big request glibc keeps much of
+    what it freed (its mmap threshold grows), and a forked run would start with it."""
+    with contextlib.suppress(AttributeError, OSError):
+        libc.malloc_trim(0)
+
+
 _IPC_RMID = 0
 
 

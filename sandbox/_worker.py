@@ -45,6 +45,12 @@ from _frames import discard_frame, read_frame, write_frame
 del sys.path[0]
 
 _WORKER_COMPILE_MAX = 256 * 1024
+# What the worker and its evaluator may hold between runs before the host replaces them (the
+# config's `recycle_rss_mb`): they are long-lived, runs fork from the worker, and in the process
+# backend the worker's memory counts against each run's limit. Far above what they need (~15 MB).
+RECYCLE_RSS_MB = 192
+# Growth over the worker's memory at start after which it trims its heap after a run.
+_TRIM_SLACK = 8 << 20
 # Imported once by the worker so runs do not pay for them (a cold import of `ast` and
 # `traceback` costs more than the rest of a trivial run): the test harness's modules and the
 # lightest of what solutions commonly import. Not more: every page the worker holds makes each
@@ -146,6 +152,8 @@ class Worker:
             self.missing.append("a cgroup apart from the runs' for the test evaluator")
         if self.proc_fd >= 0 and not self._write_oom_score(f"{self.evaluator_pid}/oom_score_adj", "500"):
             self.missing.append("oom_score_adj of the test evaluator (the OOM killer may pick it before a run)")
+        self.recycle_rss: int = int(config.get("recycle_rss_mb", RECYCLE_RSS_MB)) << 20
+        self.base_rss: int = self._resident("self") or 0
 
     def hello(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "uid": self.uid, "missing": self.missing, "evaluator_pid": self.evaluator_pid}
@@ -181,6 +189,22 @@ class Worker:
             for scratch in self.scratch_dirs:
                 _cleanup.empty_dir(scratch)
 
+    def _resident(self, pid: str) -> int | None:
+        return _resources.resident_bytes(self.proc_fd, pid) if self.proc_fd >= 0 else None
+
+    def memory_problem(self) -> str | None:
+        """After a run (whose request is freed by now): trim the worker's heap if it grew, and
+        say so if the worker or its evaluator still holds more than `recycle_rss_mb`, for the
+        host to replace them before the next run."""
+        own = self._resident("self")
+        if own is not None and own > self.base_rss + _TRIM_SLACK:
+            _resources.trim_heap()
+            own = self._resident("self")
+        for who, held in (("the worker", own), ("its test evaluator", self._resident(str(self.evaluator_pid)))):
+            if held is not None and held > self.recycle_rss:
+                return f"{who} holds {held >> 20} MB after a run (more than {self.recycle_rss >> 20} MB)"
+        return None
+
     def evaluator_alive(self) -> bool:
         try:
             return os.waitpid(self.evaluator_pid, os.WNOHANG)[0] == 0
@@ -192,6 +216,9 @@ class Worker:
         replaces it before it takes another request."""
         if not self.evaluator_alive():
             return "its test evaluator ended"
+        memory = self.memory_problem()
+        if memory is not None:
+            return memory
         if self.pidns is None and os.geteuid() == 0 and self.uid != 0 and _cleanup.live_processes_of(self.uid):
             return f"processes of uid {self.uid} survived the cleanup"
         if not self.private_fs:
@@ -356,6 +383,7 @@ def main() -> None:
             if worker.broken:
                 break
             write_frame(result)
+            del req, result  # nothing of a run stays in the worker for the next (which forks from it)
             try:
                 worker.after_run()
                 worker.prepare_next()

@@ -15,13 +15,12 @@ import os
 import socket
 import struct
 import sys
-from types import TracebackType
 from typing import Any
 
 from treeagent.sandbox import uids
 from treeagent.sandbox.docker_image import WORKER_DIR, ensure_image
-from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
-from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
+from treeagent.sandbox.models import RunRequest, SandboxError
+from treeagent.sandbox.pool import PooledSandbox, WorkerConn, log
 from treeagent.sandbox.process import base_interpreter
 
 LABEL = "treeagent.sandbox"
@@ -50,9 +49,14 @@ def connect() -> Any:
 class _ExecConn(WorkerConn):
     """A worker running inside a container, reached over the exec's multiplexed socket."""
 
-    def __init__(self, container: Any, sock: socket.socket) -> None:
+    def __init__(self, container: Any, stream: Any) -> None:
         self.container = container
-        self._sock = sock
+        # The SDK's socket object for the exec: it holds the exec's HTTP response, which sits in
+        # a reference cycle and whose finalizer closes the connection's socket. Dropped, the
+        # cyclic garbage collector would close our socket at some arbitrary later moment (the
+        # next request then fails with "Connection lost"); held here, it goes only with `kill`.
+        self._stream = stream
+        self._sock: socket.socket = getattr(stream, "_sock", stream)
         self.reader = asyncio.StreamReader(limit=1 << 30)
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -84,16 +88,32 @@ class _ExecConn(WorkerConn):
         assert self._writer is not None
         await self._writer.drain()
 
+    def alive(self) -> bool:
+        """Also false once the socket is closed or its transport is closing (the worker's end
+        may be gone before the stream's pump has passed the end of file on)."""
+        if self._sock.fileno() < 0 or (self._writer is not None and self._writer.transport.is_closing()):
+            return False
+        return super().alive()
+
     async def kill(self) -> None:
         if self._writer is not None:
-            self._writer.close()
+            self._writer.transport.abort()  # now, with whatever is unsent: the socket closes below
         if self._pump is not None:
             self._pump.cancel()
+        _close_stream(self._stream)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self.container.remove, force=True)
 
 
-class DockerSandbox:
+def _close_stream(stream: Any) -> None:
+    """Close the SDK's exec socket object and the HTTP response it holds."""
+    for obj in (getattr(stream, "_response", None), stream):
+        if obj is not None:
+            with contextlib.suppress(Exception):
+                obj.close()
+
+
+class DockerSandbox(PooledSandbox):
     """Run code in warm, locked-down containers (the `docker` SDK; the daemon must be running).
 
         async with DockerSandbox(workers=2) as sb:
@@ -117,25 +137,15 @@ class DockerSandbox:
         python: str | None = None,
         extra_ro_paths: list[str] | None = None,
     ) -> None:
-        self.workers = workers if workers is not None else os.cpu_count() or 1
+        super().__init__(workers, uid_base)
         self.memory_limit_mb = memory_limit_mb
         self.pids_limit = pids_limit
         self.cpus = cpus
         self.work_size_mb = work_size_mb
-        uids.check_base(uid_base, self.workers)
-        self._uid_base_wanted = uid_base
-        #: the first run uid (known after start: a free range when uid_base was not given)
-        self.uid_base: int | None = uid_base
-        self._uids: uids.UidRange | None = None
         self.python = python or base_interpreter()
         self.ro_paths = sorted({"/usr", os.path.realpath(sys.base_prefix), *(extra_ro_paths or [])})
         self._client: Any = None
         self._image: str | None = None
-        self._pool = WorkerPool(self._spawn, self.workers, type(self).__name__)
-
-    @property
-    def missing_isolation(self) -> list[str]:
-        return list(self._pool.missing_isolation)
 
     async def start(self) -> None:
         self._check_python()
@@ -143,36 +153,14 @@ class DockerSandbox:
             self._client = await asyncio.to_thread(connect)
             self._image = await asyncio.to_thread(ensure_image, self._client)
             await asyncio.to_thread(_remove_orphans, self._client)
-        if self._uids is None:
-            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
-            self.uid_base = self._uids.base
-        try:
-            await self._pool.start()
-        except BaseException:
-            self._release_uids()
-            raise
-
-    def _release_uids(self) -> None:
-        if self._uids is not None:
-            self._uids.release()
-            self._uids = None
+        await self._start_pool()
 
     async def close(self) -> None:
-        await self._pool.close()
-        self._release_uids()
+        await self._close_pool()
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self._client.close)
             self._client = None
-
-    async def __aenter__(self) -> DockerSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def _check_python(self) -> None:
         """The worker's interpreter must be a file of this machine inside a path bound into the
@@ -202,23 +190,12 @@ class DockerSandbox:
                 "raise DockerSandbox(memory_limit_mb=...)"
             )
 
-    async def run(self, request: RunRequest) -> RunResult:
-        self._check(request)
-        return await self._pool.run(request)
-
-    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
-        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
-        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
-        self._check(request)
-        return await self._pool.exchange(request, tests)
-
     async def _spawn(self, index: int) -> WorkerConn:
-        container, sock = await asyncio.to_thread(self._create, index)
-        conn = _ExecConn(container, sock)
+        container, stream = await asyncio.to_thread(self._create, index)
+        conn = _ExecConn(container, stream)
         try:
             await conn.open()
-            assert self.uid_base is not None, "started"
-            uid = self.uid_base + index
+            uid = self._uid(index)
             await conn.send(
                 {
                     "uid": uid,
@@ -236,8 +213,9 @@ class DockerSandbox:
             raise
         return conn
 
-    def _create(self, index: int) -> tuple[Any, socket.socket]:
-        """Start a container and exec the worker in it; returns the exec's raw socket. Blocking."""
+    def _create(self, index: int) -> tuple[Any, Any]:
+        """Start a container and exec the worker in it; returns the container and the SDK's
+        socket object for the exec (keep it: see `_ExecConn`). Blocking."""
         mb = self.memory_limit_mb
         tmpfs_opts = f"rw,nosuid,nodev,size={self.work_size_mb}m,mode=1777"
         # /work: root's, searchable only; a run writes in its own u<uid> (which the worker makes
@@ -272,10 +250,9 @@ class DockerSandbox:
                 stderr=True,
                 tty=False,
             )["Id"]
-            wrapped = api.exec_start(exec_id, socket=True)
-            sock: socket.socket = getattr(wrapped, "_sock", wrapped)
-            sock.setblocking(False)
-            return container, sock
+            stream = api.exec_start(exec_id, socket=True)
+            getattr(stream, "_sock", stream).setblocking(False)
+            return container, stream
         except BaseException:
             with contextlib.suppress(Exception):
                 container.remove(force=True)

@@ -12,23 +12,40 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import struct
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
+from treeagent.sandbox import uids
 from treeagent.sandbox.models import RunRequest, RunResult, SandboxError, Verdict
 
 log = logging.getLogger("treeagent.sandbox")
 _HEADER = struct.Struct(">I")
 # Beyond the run's own time limit: forking, writing sources, killing a tree, reading its output.
 _REPLY_GRACE_S = 10.0
+# How long a worker whose connection broke while a request was sent may take to show what it
+# wrote before it went (its end of file follows at once).
+_BROKEN_WAIT_S = 1.0
 
 
 def _frame(obj: dict[str, Any]) -> bytes:
     data = json.dumps(obj).encode()
     return _HEADER.pack(len(data)) + data
+
+
+async def _said_broken(conn: WorkerConn) -> str | None:
+    """Why the worker said it is broken, if that frame is what it left unread on its way out
+    (the only frame a worker writes between requests); None for anything else."""
+    try:
+        async with asyncio.timeout(_BROKEN_WAIT_S):
+            frame = await conn.recv()
+    except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError, ValueError):
+        return None
+    return str(frame["broken"]) if isinstance(frame, dict) and "broken" in frame else None
 
 
 class SandboxIsolationWarning(UserWarning):
@@ -159,6 +176,7 @@ class WorkerPool:
             await self._replace(index, conn)
             index, conn = await self._next_idle()
         reply_timeout = request.time_limit_s + _REPLY_GRACE_S
+        sent = False
         try:
             wire = request.wire()
             if tests is not None:
@@ -167,6 +185,7 @@ class WorkerPool:
                 await conn.send(tests)
             else:
                 await conn.send(wire)
+            sent = True
             async with asyncio.timeout(reply_timeout):  # no extra task per request, unlike wait_for
                 reply, evaluated = await conn.recv_result()
         except asyncio.CancelledError:
@@ -179,6 +198,12 @@ class WorkerPool:
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
             if not self.started:
                 raise SandboxError(f"{self._name} was closed while this request ran") from exc
+            if not sent and (said := await _said_broken(conn)) is not None:
+                # It found itself broken after its last run, said so and left before this
+                # request could reach it: the request was never taken, so another worker runs it.
+                log.warning("%s: worker %d is broken (%s); restarting it", self._name, index, said)
+                await self._replace(index, conn)
+                return None
             log.warning("%s: worker %d failed (%r); restarting it", self._name, index, exc)
             await self._replace(index, conn)
             killed = RunResult(
@@ -235,3 +260,79 @@ class WorkerPool:
             self._idle.get_nowait()
         for _ in range(self._waiting):  # wake whoever still waits for a worker, with an error
             self._idle.put_nowait((-1, None))
+
+
+class PooledSandbox(ABC):
+    """What the backends share: `workers` warm workers in a `WorkerPool`, each with a run uid of
+    its own from a locked range (`uid_base + index`; without `uid_base`, a free range), started
+    and closed with the sandbox. A backend says how a worker starts (`_spawn`) and which requests
+    it refuses (`_check`)."""
+
+    def __init__(self, workers: int | None, uid_base: int | None) -> None:
+        self.workers = workers if workers is not None else os.cpu_count() or 1
+        uids.check_base(uid_base, self.workers)
+        self._uid_base_wanted = uid_base
+        #: the first run uid (known after start: a free range when uid_base was not given)
+        self.uid_base: int | None = uid_base
+        self._uids: uids.UidRange | None = None
+        self._pool = WorkerPool(self._spawn, self.workers, type(self).__name__)
+
+    @property
+    def missing_isolation(self) -> list[str]:
+        """Isolation the workers could not set up (empty when all is on); known after start."""
+        return list(self._pool.missing_isolation)
+
+    @abstractmethod
+    async def _spawn(self, index: int) -> WorkerConn: ...
+
+    @abstractmethod
+    def _check(self, request: RunRequest) -> None:
+        """Raise SandboxError for a request this backend cannot run as asked."""
+
+    def _uid(self, index: int) -> int:
+        assert self.uid_base is not None, "started"
+        return self.uid_base + index
+
+    async def _start_pool(self) -> None:
+        if self._uids is None:
+            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
+            self.uid_base = self._uids.base
+        try:
+            await self._pool.start()
+        except BaseException:
+            self._release_uids()
+            raise
+
+    def _release_uids(self) -> None:
+        if self._uids is not None:
+            self._uids.release()
+            self._uids = None
+
+    async def _close_pool(self) -> None:
+        await self._pool.close()
+        self._release_uids()
+
+    async def start(self) -> None:
+        await self._start_pool()
+
+    async def close(self) -> None:
+        await self._close_pool()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def run(self, request: RunRequest) -> RunResult:
+        self._check(request)
+        return await self._pool.run(request)
+
+    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
+        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
+        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
+        self._check(request)
+        return await self._pool.exchange(request, tests)

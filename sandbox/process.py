@@ -10,12 +10,11 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from treeagent.sandbox import uids
-from treeagent.sandbox.models import RunRequest, RunResult, SandboxError
-from treeagent.sandbox.pool import WorkerConn, WorkerPool, log
+from treeagent.sandbox.models import RunRequest, SandboxError
+from treeagent.sandbox.pool import PooledSandbox, WorkerConn, log
 
 WORKER_SCRIPT = Path(__file__).with_name("_worker.py")
 CGROUP_ROOTS = ("/sys/fs/cgroup/memory/treeagent", "/sys/fs/cgroup/pids/treeagent")
@@ -77,7 +76,7 @@ class _ProcessConn(WorkerConn):
         self._unwatch()
 
 
-class ProcessSandbox:
+class ProcessSandbox(PooledSandbox):
     """Run code in warm local worker processes that fork once per run.
 
     Each run gets fresh pid, mount, ipc and uts namespaces, a private tmpfs work dir in a minimal
@@ -105,12 +104,7 @@ class ProcessSandbox:
         extra_ro_paths: list[str] | None = None,
         python: str | None = None,
     ) -> None:
-        self.workers = workers if workers is not None else os.cpu_count() or 1
-        uids.check_base(uid_base, self.workers)
-        self._uid_base_wanted = uid_base
-        #: the first run uid (known after start: a free range when uid_base was not given)
-        self.uid_base: int | None = uid_base
-        self._uids: uids.UidRange | None = None
+        super().__init__(workers, uid_base)
         self.namespaces = namespaces
         self.cgroups = cgroups
         self.seccomp = seccomp
@@ -119,12 +113,6 @@ class ProcessSandbox:
         prefix = os.path.realpath(sys.base_prefix)
         self.ro_paths = [prefix, *(os.path.realpath(p) for p in extra_ro_paths or [])]
         self._work_root: str | None = None
-        self._pool = WorkerPool(self._spawn, self.workers, type(self).__name__)
-
-    @property
-    def missing_isolation(self) -> list[str]:
-        """Isolation the workers could not set up (empty when all is on); known after start."""
-        return list(self._pool.missing_isolation)
 
     def worker_pids(self) -> list[int]:
         """Host pids of the live workers (for accounting, e.g. CPU time in benchmarks)."""
@@ -145,53 +133,16 @@ class ProcessSandbox:
         _remove_stale_cgroups()
         await self._start_pool()
 
-    async def _start_pool(self) -> None:
-        if self._uids is None:
-            self._uids = uids.acquire(self._uid_base_wanted, self.workers)
-            self.uid_base = self._uids.base
-        try:
-            await self._pool.start()
-        except BaseException:
-            self._release_uids()
-            raise
-
-    def _release_uids(self) -> None:
-        if self._uids is not None:
-            self._uids.release()
-            self._uids = None
-
     async def close(self) -> None:
-        await self._pool.close()
-        self._release_uids()
+        await self._close_pool()
         _remove_stale_cgroups()  # the workers were killed outright and could not remove their own
         if self._work_root is not None:
             shutil.rmtree(self._work_root, ignore_errors=True)
             self._work_root = None
 
-    async def __aenter__(self) -> ProcessSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def run(self, request: RunRequest) -> RunResult:
+    def _check(self, request: RunRequest) -> None:
         if request.network and not self.allow_network:
             raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
-        return await self._pool.run(request)
-
-    async def evaluate(self, request: RunRequest, tests: dict[str, Any]) -> tuple[RunResult, dict[str, Any] | None]:
-        """A test run (see `testing.run_tests`): `request` runs the jail's side; `tests` go to
-        the worker's trusted evaluator only. Returns the jail's result and the evaluator's frame."""
-        if request.network and not self.allow_network:
-            raise SandboxError("this request asks for network access: create the sandbox with allow_network=True")
-        return await self._pool.exchange(request, tests)
-
-    def _uid(self, index: int) -> int:
-        assert self.uid_base is not None, "started"
-        return self.uid_base + index
 
     async def _spawn(self, index: int) -> WorkerConn:
         proc = await asyncio.create_subprocess_exec(

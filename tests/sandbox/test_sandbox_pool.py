@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 
@@ -16,6 +17,7 @@ from treeagent.sandbox import (
     SandboxIsolationWarning,
     Verdict,
 )
+from treeagent.sandbox.pool import WorkerConn, WorkerPool, _frame
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -177,3 +179,132 @@ async def test_stdin_left_unread_never_hurts_the_worker():
             result = await sb.run(RunRequest(code="pass", stdin="z" * (1 << 20)))
             assert result.ok, result
         assert sb.worker_pids() == before
+
+
+@pytest.mark.docker
+async def test_docker_workers_outlive_a_garbage_collection(docker_daemon, monkeypatch):
+    """The Docker SDK's exec socket object holds the exec's HTTP response, which sits in a
+    reference cycle and closes the exec's socket when collected: a worker must keep it, or a
+    full collection (late in a long test session) cuts its connection, and its next run comes
+    back `killed` ("Connection lost") with every test of it not run."""
+    import weakref
+
+    from docker.api.client import APIClient
+
+    streams: list[weakref.ref[object]] = []
+    exec_start = APIClient.exec_start
+
+    def recording(self: APIClient, *args: object, **kwargs: object) -> object:
+        stream = exec_start(self, *args, **kwargs)
+        streams.append(weakref.ref(stream))
+        return stream
+
+    monkeypatch.setattr(APIClient, "exec_start", recording)
+    async with DockerSandbox(workers=2, uid_base=64910) as sb:
+        before = sb._pool.connections()
+        gc.collect()
+        assert len(streams) == 2 and all(ref() is not None for ref in streams)  # still held
+        results = [await sb.run(RunRequest(code=f"print({i})")) for i in range(4)]  # two per worker
+        assert [r.stdout for r in results] == [f"{i}\n" for i in range(4)], [r.message for r in results]
+        assert sb._pool.connections() == before  # none was restarted
+
+
+def _worker_memory(sb: ProcessSandbox | DockerSandbox) -> tuple[int, int]:
+    """(host pid, resident bytes) of the sandbox's one worker."""
+    if isinstance(sb, ProcessSandbox):
+        [pid] = sb.worker_pids()
+    else:  # the container's worker: the _worker.py process whose parent is not one (its evaluator's is)
+        [conn] = sb._pool.connections()
+        top = conn.container.top(ps_args="-o pid,ppid,args")  # type: ignore[attr-defined]
+        workers = {int(row[0]): int(row[1]) for row in top["Processes"] if "_worker.py" in row[2]}
+        [pid] = [p for p, parent in workers.items() if parent not in workers]
+    with open(f"/proc/{pid}/statm") as fh:
+        return pid, int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.parametrize("backend", ["process", pytest.param("docker", marks=pytest.mark.docker)])
+async def test_a_worker_keeps_nothing_of_its_runs_and_still_names_a_blowup(backend, request):
+    """Big requests through one worker: between runs it is back to its size at start (runs fork
+    from it, and in the process backend its memory counts against each run's limit); then a
+    test that blows memory is named `memory` by the jail's own limit, and the worker lives on."""
+    from treeagent.sandbox import run_tests
+
+    if backend == "docker":
+        request.getfixturevalue("docker_daemon")
+    sb = ProcessSandbox(workers=1, uid_base=64920) if backend == "process" else DockerSandbox(workers=1, uid_base=64930)
+    async with sb:
+        pid, start = _worker_memory(sb)
+        for _ in range(2):
+            big = await sb.run(RunRequest(code="import sys\nprint(len(sys.stdin.read()))", stdin="x" * (24 << 20)))
+            assert big.stdout == f"{24 << 20}\n", big
+            for _ in range(100):  # the worker cleans up after its reply
+                held = _worker_memory(sb)[1]
+                if held < start + (16 << 20):
+                    break
+                await asyncio.sleep(0.05)
+            assert held < start + (16 << 20), f"the worker holds {held >> 20} MB after a run, {start >> 20} MB at start"
+        hog = "def hog():\n    return bytearray(4 * 1024 ** 3)\n"
+        report = await run_tests(sb, hog, ["assert hog()", "assert True"], memory_limit_mb=128)
+        assert [r.status for r in report.results] == ["memory", "passed"], report.feedback()
+        assert _worker_memory(sb)[0] == pid  # the same worker throughout
+
+
+async def test_an_evaluator_that_grew_is_replaced_before_the_next_run():
+    """Tests run in the worker's long-lived evaluator; one that keeps memory there past the
+    worker's bound gets the worker (and evaluator) replaced, and the next run goes on as usual."""
+    from treeagent.sandbox import run_tests
+
+    async with ProcessSandbox(workers=1, uid_base=64940) as sb:
+        [evaluator] = sb.evaluator_pids()
+        keep = "import sys\nsys.kept_by_a_test = b'x' * (256 << 20)"
+        report = await run_tests(sb, "def f():\n    return 1\n", [keep, "assert f() == 1"])
+        assert report.all_passed, report.feedback()
+        report = await run_tests(sb, "def f():\n    return 2\n", ["assert f() == 2"])
+        assert report.all_passed, report.feedback()
+        assert sb.evaluator_pids() != [evaluator]
+
+
+class _FakeWorker(WorkerConn):
+    """A worker on an in-memory stream: it answers each request with an ok result, or, once
+    `leave_broken` is called, has said `broken` after its last run and gone (writes then fail)."""
+
+    def __init__(self) -> None:
+        self.reader = asyncio.StreamReader()
+        self.reader.feed_data(_frame({"pid": 1, "missing": []}))
+        self.gone = False
+
+    def leave_broken(self) -> None:
+        self.reader.feed_data(_frame({"broken": "its cleanup failed"}))
+        self.reader.feed_eof()
+        self.gone = True
+
+    def write(self, data: bytes) -> None:
+        if not self.gone:
+            self.reader.feed_data(_frame({"verdict": "ok", "stdout": "answered\n"}))
+
+    async def drain(self) -> None:
+        if self.gone:
+            raise ConnectionResetError("Connection lost")
+
+    async def kill(self) -> None:
+        self.gone = True
+
+
+async def test_a_worker_that_left_broken_before_a_request_hands_it_on():
+    """A worker that found itself broken after a run says so and exits; when it is gone before
+    the next request is even written, that request (never taken) runs on its replacement."""
+    spawned: list[_FakeWorker] = []
+
+    async def spawn(index: int) -> WorkerConn:
+        spawned.append(_FakeWorker())
+        return spawned[-1]
+
+    pool = WorkerPool(spawn, 1, "FakePool")
+    await pool.start()
+    try:
+        spawned[0].leave_broken()
+        result = await pool.run(RunRequest(code="pass"))
+        assert result.verdict is Verdict.ok and result.stdout == "answered\n", result
+        assert len(spawned) == 2
+    finally:
+        await pool.close()
