@@ -9,6 +9,7 @@ from treeagent.search.mcts import MCTS, best_child
 from treeagent.search.node import Node, Status, Tree
 from treeagent.search.result import SearchResult
 from treeagent.search.run import SearchRun
+from treeagent.search.selection import SelectionFn, puct_score, uct_score
 from treeagent.search.trace import ResumeCache, TraceError, TraceWriter, last_run, read_records
 
 CONTROLLERS: dict[str, type[Controller]] = {c.name: c for c in (BestFirst, DFSDT, MCTS, Beam)}
@@ -26,6 +27,7 @@ __all__ = [
     "ResumeCache",
     "SearchResult",
     "SearchRun",
+    "SelectionFn",
     "Stats",
     "Status",
     "TraceError",
@@ -33,5 +35,7 @@ __all__ = [
     "Tree",
     "best_child",
     "last_run",
+    "puct_score",
     "read_records",
+    "uct_score",
 ]

@@ -118,19 +118,22 @@ class SearchRun:
     async def expand(
         self,
         node: Node,
-        k: int,
+        k: int | None,
         tried: Sequence[Any] = (),
         lazy: bool = False,
         propose: Callable[[NodeView, int], Awaitable[list[Proposal]]] | None = None,
     ) -> list[Node] | None:
-        """Ask the policy for up to k actions at `node` and step each into a child (`propose`
-        replaces `policy.propose` for this expansion: a token-level rollout, say).
+        """Ask the policy for up to k actions at `node` (None: as many as the node has legal
+        actions) and step each into a child (`propose` replaces `policy.propose` for this
+        expansion: a token-level rollout, say).
 
         Returns the new children (possibly failed ones), or None when the budget allows no further
         expansion. A node whose policy call raises becomes failed and gets no children. With
         `lazy` (cheap environments only), children are created unstepped (`Status.NEW`) and
         stepped by `materialize` when first selected, as OpenSpiel's MCTS does.
         """
+        if k is None:
+            k = self._legal_count(node)
         if not self.meter.try_expand():
             return None
         ordinal = self._expansions_at.get(node.id, 0)
@@ -177,6 +180,16 @@ class SearchRun:
             return []
         await asyncio.gather(*(self.evaluate(c) for c in children if not c.failed))
         return children
+
+    def _legal_count(self, node: Node) -> int:
+        assert node.step is not None
+        legal = self.env.legal_actions(node.step.state)
+        if legal is None:
+            raise ValueError(
+                f"{type(self.env).__name__} lists no legal actions: an expansion of every legal action "
+                "(k=None) needs an environment that does; give a number of children"
+            )
+        return len(legal)
 
     def _dedupe(self, node: Node, proposals: list[Proposal], k: int) -> list[Proposal]:
         if len(proposals) <= 1:
