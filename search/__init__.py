@@ -1,4 +1,5 @@
-"""Search: the tree, budgets, traces and the controllers (best-first, DFSDT, MCTS, beam)."""
+"""Search: the tree, budgets, traces and the controllers (best-first, DFSDT, MCTS, beam, repeated
+sampling)."""
 
 from treeagent.search.beam import Beam
 from treeagent.search.best_first import BestFirst
@@ -9,6 +10,7 @@ from treeagent.search.mcts import MCTS, best_child
 from treeagent.search.node import Node, Status, Tree
 from treeagent.search.result import SearchResult
 from treeagent.search.run import SearchRun
+from treeagent.search.sampling import RepeatedSampling
 from treeagent.search.selection import SelectionFn, puct_score, uct_score
 from treeagent.search.trace import ResumeCache, TraceError, TraceWriter, last_run, read_records
 
@@ -24,6 +26,7 @@ __all__ = [
     "Controller",
     "Meter",
     "Node",
+    "RepeatedSampling",
     "ResumeCache",
     "SearchResult",
     "SearchRun",
