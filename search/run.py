@@ -30,6 +30,7 @@ from treeagent.agents.base import (
 )
 from treeagent.environments.base import Environment, Step, Task
 from treeagent.search.budget import Meter, NodeCharge
+from treeagent.search.events import Events, Expanded, NodeRecorded, snapshot
 from treeagent.search.faults import error_text
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
 from treeagent.search.trace import ResumeCache, TraceWriter, encode_proposal, node_record
@@ -55,6 +56,7 @@ class SearchRun:
         cache: ResumeCache | None,
         step_timeout: float | None,
         strict: bool = False,
+        events: Events | None = None,
     ) -> None:
         self.env = env
         #: raise the first node error instead of failing that node (a debugging mode)
@@ -67,6 +69,10 @@ class SearchRun:
         self.seed = seed
         self.rng = random.Random(seed)
         self.trace = trace
+        #: where the run's events go (a progress display, a runner), if anyone listens
+        self.events = events
+        #: nodes are recorded (to the trace, to a listener): the game hot path skips it otherwise
+        self.recording = trace is not None or events is not None
         self.cache = cache
         self.step_timeout = step_timeout
         self.lessons: list[str] = []
@@ -153,6 +159,7 @@ class SearchRun:
             except Exception as exc:  # a fault in one branch fails that node only
                 self.contain(exc)
                 self.fail(node, f"policy failed: {error_text(exc)}")
+                self._expanded(node, [], False)
                 return []
         else:
             self.meter.stats.replayed_expansions += 1
@@ -166,12 +173,19 @@ class SearchRun:
             node.status = Status.EXPANDED
         proposals = self._dedupe(node, proposals, k)
         if lazy and self.cheap:
-            return [self._lazy_child(node, p) for p in proposals]
-        if self.cheap:
-            children = [self._child_now(node, p) for p in proposals]
+            made = [self._lazy_child(node, p) for p in proposals]
         else:
-            children = list(await asyncio.gather(*(self._child(node, p) for p in proposals)))
-        return [c for c in children if c is not None]
+            if self.cheap:
+                stepped = [self._child_now(node, p) for p in proposals]
+            else:
+                stepped = list(await asyncio.gather(*(self._child(node, p) for p in proposals)))
+            made = [c for c in stepped if c is not None]
+        self._expanded(node, made, replayed)
+        return made
+
+    def _expanded(self, node: Node, children: list[Node], replayed: bool) -> None:
+        if self.events is not None:
+            self.events.emit(Expanded(node, len(children), replayed, snapshot(self.meter.stats)))
 
     async def expand_and_evaluate(self, node: Node, k: int) -> list[Node]:
         """Expand `node` and score its children concurrently (best-first and beam work this way)."""
@@ -241,7 +255,7 @@ class SearchRun:
             return True
         node.step = step
         node.status = Status.TERMINAL if step.terminal else Status.OPEN
-        if self.trace is not None:
+        if self.recording:
             self.record_node(node)
         return True
 
@@ -262,7 +276,7 @@ class SearchRun:
         child = self._new_child(parent, proposal, step, "")
         if step.terminal:
             child.status = Status.TERMINAL
-        if self.trace is not None:
+        if self.recording:
             self.record_node(child)
         return child
 
@@ -423,3 +437,5 @@ class SearchRun:
     def record_node(self, node: Node) -> None:
         if self.trace is not None:
             self.trace.write(node_record(node, self.env, self.text_of(node)))
+        if self.events is not None:
+            self.events.emit(NodeRecorded(node))

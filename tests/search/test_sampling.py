@@ -32,6 +32,7 @@ class Guess(Environment[int | None, int]):
     def render(self, state: int | None) -> str:
         return "" if state is None else str(state)
 
+
 async def _run(secret: int, **kwargs: Any) -> Any:
     controller = RepeatedSampling(UniformPolicy(), batch=3, seed=5, **kwargs)
     return await controller.run(Guess(secret), Task(id="guess"))
