@@ -12,6 +12,7 @@ finishes and is counted).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -67,14 +68,15 @@ class Stats:
 class Meter:
     """Counts spending against a `Budget`; also the `UsageSink` that LLM clients charge."""
 
-    __slots__ = ("_record_llm", "budget", "held", "started", "stats", "stop_reason")
+    __slots__ = ("budget", "held", "record_llm", "started", "stats", "stop_reason")
 
-    def __init__(self, budget: Budget, record_llm: Any = None) -> None:
+    def __init__(self, budget: Budget) -> None:
         self.budget = budget
         self.stats = Stats()
         self.started = time.monotonic()
         self.stop_reason: str | None = None
-        self._record_llm = record_llm
+        #: called with each charged request's record (the trace's llm record, the run's event)
+        self.record_llm: Callable[[dict[str, Any]], None] | None = None
         #: completions granted by `reserve` and not yet charged or released
         self.held = 0
 
@@ -159,7 +161,7 @@ class Meter:
         s.completion_tokens += usage.completion_tokens
         s.cached_tokens += usage.cached_tokens
         s.llm_seconds += usage.latency_s
-        if self._record_llm is not None:
+        if self.record_llm is not None:
             rec = {
                 "returned": calls,
                 "prompt_tokens": usage.prompt_tokens,
@@ -169,7 +171,7 @@ class Meter:
             }
             if record:
                 rec.update(record)
-            self._record_llm(rec)
+            self.record_llm(rec)
 
     def finish(self) -> Stats:
         self.stats.wall_seconds = round(self.elapsed(), 4)

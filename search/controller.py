@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from treeagent.agents.base import Evaluator, Policy, Reflector
 from treeagent.environments.base import Environment, Task
-from treeagent.search.budget import Budget, Meter
+from treeagent.search.budget import Budget, Meter, Stats
+from treeagent.search.events import Events, Finished, Listener, LLMCalled, RunStarted, snapshot
 from treeagent.search.node import Node
 from treeagent.search.result import SearchResult
 from treeagent.search.run import SearchRun
@@ -67,8 +69,6 @@ class Controller(ABC):
         self.resume = resume
         self.step_timeout = step_timeout
         self.strict = strict
-        #: the run under way (or the last one), for progress displays that poll its meter
-        self.active: SearchRun | None = None
 
     def config(self) -> dict[str, Any]:
         """The knobs of this controller, as written to the trace."""
@@ -82,11 +82,15 @@ class Controller(ABC):
             "reflector": type(self.reflector).__name__ if self.reflector is not None else None,
         }
 
-    async def run(self, env: Environment[Any, Any], task: Task) -> SearchResult:
-        """Search `task` in `env` until it is solved, the tree is exhausted or the budget is spent."""
+    async def run(self, env: Environment[Any, Any], task: Task, *, listener: Listener | None = None) -> SearchResult:
+        """Search `task` in `env` until it is solved, the tree is exhausted or the budget is spent.
+
+        `listener` is told what happens as it happens (search/events.py): progress without polling."""
         cache = ResumeCache.load(self.trace_path, self.name, task.id) if self.resume and self.trace_path else None
         writer = TraceWriter(self.trace_path) if self.trace_path is not None else None
-        meter = Meter(self.budget, writer_llm(writer))
+        events = Events(listener) if listener is not None else None
+        meter = Meter(self.budget)
+        meter.record_llm = _llm_recorder(writer, events, meter)
         if cache is not None:
             meter.preload(cache.spent)  # calls made before an interrupt count toward this budget
         try:
@@ -101,6 +105,9 @@ class Controller(ABC):
                         cache is not None,
                     )
                 )
+            if events is not None:
+                spent = cache.spent if cache is not None else Stats()
+                events.emit(RunStarted(self.name, task.id, self.budget, snapshot(spent)))
             root_step = await env.reset(task)
             run = SearchRun(
                 env=env,
@@ -115,8 +122,8 @@ class Controller(ABC):
                 cache=cache,
                 step_timeout=self.step_timeout,
                 strict=self.strict,
+                events=events,
             )
-            self.active = run
             if not root_step.terminal:
                 await self.search(run)
             best = self.best(run)
@@ -138,10 +145,14 @@ class Controller(ABC):
                 if cache is not None:
                     cache.write_unclaimed(writer)
                 writer.write({"type": "end", **result.summary(), "visits": _visit_table(run)})
+            if events is not None:
+                events.emit(Finished(result))
             return result
         finally:
             if writer is not None:
                 writer.close()
+            if events is not None:
+                events.close()
 
     @abstractmethod
     async def search(self, run: SearchRun) -> None:
@@ -152,12 +163,27 @@ class Controller(ABC):
         return run.solution or run.tree.best_leaf()
 
 
-def writer_llm(writer: TraceWriter | None) -> Any:
-    if writer is None:
+def _llm_recorder(
+    writer: TraceWriter | None, events: Events | None, meter: Meter
+) -> Callable[[dict[str, Any]], None] | None:
+    """What the meter does with each charged request: a trace record, an event (None: nothing)."""
+    if writer is None and events is None:
         return None
 
     def record(rec: dict[str, Any]) -> None:
-        writer.write({"type": "llm", **rec})
+        if writer is not None:
+            writer.write({"type": "llm", **rec})
+        if events is not None:
+            events.emit(
+                LLMCalled(
+                    rec.get("node"),
+                    int(rec["returned"]),
+                    int(rec["prompt_tokens"]),
+                    int(rec["completion_tokens"]),
+                    rec.get("tag"),
+                    snapshot(meter.stats),
+                )
+            )
 
     return record
 

@@ -4,7 +4,11 @@ that answers in the user's terms instead of Python's."""
 
 from __future__ import annotations
 
+import collections.abc
+import functools
 import inspect
+import operator
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -52,11 +56,22 @@ def controller_knobs(cls: type[Controller]) -> dict[str, Knob]:
             if name in _WIRED or name in knobs or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
             default = param.default if param.default is not param.empty else None
-            annotation = hints.get(name, Any)
+            annotation = _settable(hints.get(name, Any))
             if name == "max_depth":
                 default, annotation = cls.default_max_depth, int
             knobs[name] = Knob(name, annotation, default)
     return knobs
+
+
+def _settable(annotation: Any) -> Any:
+    """What a command line can give for a knob: a function (MCTS' `selection`) is for Python
+    callers, so a union with one keeps its other members (`"uct" | "puct"`)."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
+    kept = [a for a in typing.get_args(annotation) if typing.get_origin(a) is not collections.abc.Callable]
+    if not kept or len(kept) == len(typing.get_args(annotation)):
+        return annotation
+    return functools.reduce(operator.or_, kept)
 
 
 def describe_knobs(cls: type[Controller]) -> str:

@@ -1,6 +1,8 @@
-"""Monte Carlo tree search: UCT or PUCT selection, value backup, MCTS-solver, LATS-style hooks.
+"""Monte Carlo tree search: injected selection (UCT, PUCT or any score function), value backup,
+MCTS-solver, LATS-style hooks.
 
-One simulation selects a path from the root by the selection rule, expands the leaf (the policy
+One simulation selects a path from the root by the selection function (search/selection.py:
+it scores each child, the highest is followed), expands the leaf (the policy
 proposes actions, each is stepped into a child), evaluates it (the evaluator: random rollouts,
 an LLM's self-evaluation, test pass rates, ...), and backs the value up the path. Values are kept
 from the side of each node's mover, so two-player zero-sum games back up correctly.
@@ -27,9 +29,9 @@ from typing import Any, Literal
 from treeagent.search.controller import Controller
 from treeagent.search.node import Node, Status
 from treeagent.search.run import SearchRun
+from treeagent.search.selection import SelectionFn, SelectionName, named_selection
 
 _INF = float("inf")
-ALL_ACTIONS = 1 << 30
 _STALL_LIMIT = 10_000  # simulations in a row that expand nothing: the reachable tree is exhausted
 
 
@@ -42,13 +44,21 @@ class MCTS(Controller):
         *args: Any,
         simulations: int | None = None,
         exploration: float = math.sqrt(2),
-        selection: Literal["uct", "puct"] = "uct",
+        selection: SelectionName | SelectionFn = "uct",
+        random_ties: bool | None = None,
         children_per_expansion: int | None = None,
         evaluate: Literal["leaf", "children"] = "leaf",
         solver: bool = True,
         fpu: float = 0.5,
         **kwargs: Any,
     ) -> None:
+        """`selection`: "uct", "puct" (with `exploration` as c and, for PUCT, `fpu` as the value of
+        an unvisited child), or a function (parent_visits, child, prior) -> score.
+        `random_ties`: shuffle each expansion's children (seeded), so that equal scores are broken
+        at random instead of by the policy's order; by default on for UCT and for a function (UCT
+        takes the first unvisited child), off for PUCT (equal priors keep the policy's order).
+        `children_per_expansion`: None asks for every legal action where the environment lists
+        them (games), else 5 samples (LATS' default for a model)."""
         super().__init__(*args, **kwargs)
         if simulations is not None and simulations < 1:
             raise ValueError(f"simulations must be at least 1, got {simulations}")
@@ -56,8 +66,12 @@ class MCTS(Controller):
             raise ValueError("MCTS needs a limit: pass simulations=N or a budget such as Budget(max_expansions=N)")
         if exploration < 0:
             raise ValueError(f"exploration must be >= 0, got {exploration}")
-        if selection not in ("uct", "puct"):
-            raise ValueError(f"selection must be 'uct' or 'puct', got {selection!r}")
+        if isinstance(selection, str):
+            score = named_selection(selection, exploration, fpu)
+        elif callable(selection):
+            score = selection
+        else:
+            raise TypeError(f"selection must be 'uct', 'puct' or a function, got {type(selection).__name__}")
         if evaluate not in ("leaf", "children"):
             raise ValueError(f"evaluate must be 'leaf' or 'children', got {evaluate!r}")
         if children_per_expansion is not None and children_per_expansion < 1:
@@ -65,6 +79,8 @@ class MCTS(Controller):
         self.simulations = simulations
         self.exploration = exploration
         self.selection = selection
+        self.score: SelectionFn = score
+        self.random_ties = random_ties if random_ties is not None else selection != "puct"
         self.children_per_expansion = children_per_expansion
         self.evaluate_mode = evaluate
         self.solver = solver
@@ -75,7 +91,8 @@ class MCTS(Controller):
             **super().config(),
             "simulations": self.simulations,
             "exploration": self.exploration,
-            "selection": self.selection,
+            "selection": self.selection if isinstance(self.selection, str) else _function_name(self.selection),
+            "random_ties": self.random_ties,
             "children_per_expansion": self.children_per_expansion,
             "evaluate": self.evaluate_mode,
             "solver": self.solver,
@@ -118,7 +135,7 @@ class MCTS(Controller):
                 await self._evaluate_children(run, path, children)
                 return True
         value = await self._leaf_value(run, leaf)
-        self._backup(path, leaf, value)
+        self._backup(path, value)
         return True
 
     async def _simulate_batch(self, run: SearchRun, limit: int) -> int:
@@ -146,7 +163,7 @@ class MCTS(Controller):
                 continue
             done += 1
             for leaf_path, value in outcome:
-                self._backup(leaf_path, leaf_path[-1], value)
+                self._backup(leaf_path, value)
         return done
 
     async def _grow_pending(self, run: SearchRun, path: list[Node]) -> list[tuple[list[Node], float]] | None:
@@ -162,12 +179,12 @@ class MCTS(Controller):
         return [(path, await self._leaf_value(run, leaf))]
 
     # -- pieces ------------------------------------------------------------------------------------
-    def _width(self, run: SearchRun) -> int:
-        """Children per expansion: as set, else every legal action where the environment lists them
-        (games), else 5 samples (LATS' default for a model)."""
+    def _width(self, run: SearchRun) -> int | None:
+        """Children per expansion: as set, else every legal action (None) where the environment
+        lists them (games), else 5 samples (LATS' default for a model)."""
         if self.children_per_expansion is not None:
             return self.children_per_expansion
-        return ALL_ACTIONS if run.finite_actions else 5
+        return None if run.finite_actions else 5
 
     def _lazy(self, run: SearchRun) -> bool:
         """Step children only when selected: cheap environments, scoring the leaf itself."""
@@ -175,15 +192,15 @@ class MCTS(Controller):
 
     def _after_expand(self, run: SearchRun, leaf: Node) -> None:
         children = leaf.children
-        if self.selection == "uct" and len(children) > 1:
-            run.rng.shuffle(children)  # random tie-break among unvisited children, seeded
+        if self.random_ties and len(children) > 1:
+            run.rng.shuffle(children)  # equal scores are broken at random, seeded
         if not children and self.solver and leaf.status != Status.FAILED:
             leaf.proven = 0.0  # a dead end: no way forward from here
 
     async def _evaluate_children(self, run: SearchRun, path: list[Node], children: list[Node]) -> None:
         values = await asyncio.gather(*(self._leaf_value(run, c) for c in children))
         for child, value in zip(children, values, strict=True):
-            self._backup([*path, child], child, value)
+            self._backup([*path, child], value)
 
     async def _leaf_value(self, run: SearchRun, leaf: Node) -> float:
         """The value to back up from `leaf`, from its mover's side."""
@@ -215,43 +232,9 @@ class MCTS(Controller):
     def _select(self, run: SearchRun, node: Node) -> list[Node] | None:
         """The path to the next leaf (None when the step budget cannot pay for stepping into it)."""
         path = [node]
-        uct = self.selection == "uct"
-        c = self.exploration
-        fpu = self.fpu
+        score = self.score
         while node.children and node.status != Status.FAILED:
-            children = node.children
-            best: Node | None = None
-            best_score = -_INF
-            visits = node.visits
-            # UCT: q + c sqrt(ln N / n), unvisited children first; PUCT: q + c p sqrt(N) / (1 + n)
-            log_n = math.log(visits) if uct and visits > 0 else 0.0
-            sqrt_n = math.sqrt(visits) if visits > 0 else 1.0
-            uniform = 1.0 / len(children)
-            for child in children:
-                proven = child.proven
-                if proven is not None:
-                    if proven == 1.0:  # a proven win for the player choosing here
-                        best = child
-                        break
-                    if proven == 0.0:
-                        continue
-                n = child.visits
-                if uct:
-                    if n == 0:
-                        if not child.pending:
-                            best = child
-                            break
-                        continue
-                    score = child.value_sum / n + c * math.sqrt(log_n / n)
-                else:
-                    prior = child.prior if child.prior is not None else uniform
-                    score = (child.value_sum / n if n else fpu) + c * prior * sqrt_n / (1 + n)
-                if score > best_score:
-                    best, best_score = child, score
-            if best is None:
-                # every child is a proven loss (or waiting): the most visited one stands in
-                best = max(children, key=_visits)
-            node = best
+            node = select_child(node, score)
             path.append(node)
             if node.status == Status.NEW and not run.materialize(node):
                 return None
@@ -259,35 +242,10 @@ class MCTS(Controller):
                 break
         return path
 
-    def _backup(self, path: list[Node], leaf: Node, value: float) -> None:
-        mover = leaf.mover
-        opposite = 1.0 - value
-        for node in path:
-            node.visits += 1
-            node.value_sum += value if node.mover == mover else opposite
+    def _backup(self, path: list[Node], value: float) -> None:
+        backup(path, value)
         if self.solver:
-            for node in reversed(path[:-1]):
-                if node.proven is not None or not self._prove(node):
-                    break
-
-    @staticmethod
-    def _prove(node: Node) -> bool:
-        """Settle `node` from its children if they prove it; True when it became proven."""
-        children = node.children
-        if not children:
-            return False
-        all_lost = True
-        for child in children:
-            proven = child.proven
-            if proven == 1.0:
-                node.proven = 1.0 if node.mover == child.mover else 0.0
-                return True
-            if proven != 0.0:
-                all_lost = False
-        if all_lost:
-            node.proven = 0.0 if node.mover == children[0].mover else 1.0
-            return True
-        return False
+            propagate_proofs(path)
 
     # -- results -------------------------------------------------------------------------------------
     def best(self, run: SearchRun) -> Node:
@@ -301,8 +259,80 @@ class MCTS(Controller):
         return run.tree.best_leaf()
 
 
+# -- the pieces of one simulation, as plain functions of nodes ------------------------------------
+def select_child(node: Node, score: SelectionFn) -> Node:
+    """The child to descend into: a proven win for the player choosing here at once, never a proven
+    loss, else the highest `score` (the first of equals); if every child is a proven loss, the
+    most visited one stands in. A child the policy gave no prior counts as uniform."""
+    children = node.children
+    visits = node.visits
+    uniform = 1.0 / len(children)
+    best: Node | None = None
+    best_score = -_INF
+    for child in children:
+        proven = child.proven
+        if proven is not None:
+            if proven == 1.0:
+                return child
+            if proven == 0.0:
+                continue
+        prior = child.prior
+        value = score(visits, child, prior if prior is not None else uniform)
+        if value > best_score:
+            if value == _INF:
+                return child  # nothing beats it, and the first of equals is taken
+            best, best_score = child, value
+    return best if best is not None else max(children, key=_visits)
+
+
+def backup(path: list[Node], value: float) -> None:
+    """Count one visit along `path` (root first) and add the value of its last node, which is
+    from that node's mover's side: nodes of the other player get 1 - value."""
+    mover = path[-1].mover
+    opposite = 1.0 - value
+    for node in path:
+        node.visits += 1
+        node.value_sum += value if node.mover == mover else opposite
+
+
+def propagate_proofs(path: list[Node]) -> None:
+    """MCTS-solver: settle the nodes above the last one of `path`, from the bottom up, as long as
+    their children prove them."""
+    for node in reversed(path[:-1]):
+        if node.proven is not None or not prove(node):
+            break
+
+
+def prove(node: Node) -> bool:
+    """Settle `node` from its children if they prove it; True when it became proven.
+
+    A child proven won (1.0, for its mover, who chooses at `node`) proves `node`: won if the same
+    player moved into `node` (a single-agent task), lost if the opponent did. Children all proven
+    lost prove the opposite. Anything unproven among them leaves `node` open."""
+    children = node.children
+    if not children:
+        return False
+    all_lost = True
+    for child in children:
+        proven = child.proven
+        if proven == 1.0:
+            node.proven = 1.0 if node.mover == child.mover else 0.0
+            return True
+        if proven != 0.0:
+            all_lost = False
+    if all_lost:
+        node.proven = 0.0 if node.mover == children[0].mover else 1.0
+        return True
+    return False
+
+
 def _visits(node: Node) -> int:
     return node.visits
+
+
+def _function_name(fn: Any) -> str:
+    """A selection function's name for the trace's config."""
+    return str(getattr(fn, "__qualname__", None) or type(fn).__name__)
 
 
 def best_child(node: Node) -> Node:

@@ -30,6 +30,7 @@ from treeagent.agents.base import (
 )
 from treeagent.environments.base import Environment, Step, Task
 from treeagent.search.budget import Meter, NodeCharge
+from treeagent.search.events import Events, Expanded, NodeRecorded, snapshot
 from treeagent.search.faults import error_text
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
 from treeagent.search.trace import ResumeCache, TraceWriter, encode_proposal, node_record
@@ -55,6 +56,7 @@ class SearchRun:
         cache: ResumeCache | None,
         step_timeout: float | None,
         strict: bool = False,
+        events: Events | None = None,
     ) -> None:
         self.env = env
         #: raise the first node error instead of failing that node (a debugging mode)
@@ -67,6 +69,10 @@ class SearchRun:
         self.seed = seed
         self.rng = random.Random(seed)
         self.trace = trace
+        #: where the run's events go (a progress display, a runner), if anyone listens
+        self.events = events
+        #: nodes are recorded (to the trace, to a listener): the game hot path skips it otherwise
+        self.recording = trace is not None or events is not None
         self.cache = cache
         self.step_timeout = step_timeout
         self.lessons: list[str] = []
@@ -118,19 +124,22 @@ class SearchRun:
     async def expand(
         self,
         node: Node,
-        k: int,
+        k: int | None,
         tried: Sequence[Any] = (),
         lazy: bool = False,
         propose: Callable[[NodeView, int], Awaitable[list[Proposal]]] | None = None,
     ) -> list[Node] | None:
-        """Ask the policy for up to k actions at `node` and step each into a child (`propose`
-        replaces `policy.propose` for this expansion: a token-level rollout, say).
+        """Ask the policy for up to k actions at `node` (None: as many as the node has legal
+        actions) and step each into a child (`propose` replaces `policy.propose` for this
+        expansion: a token-level rollout, say).
 
         Returns the new children (possibly failed ones), or None when the budget allows no further
         expansion. A node whose policy call raises becomes failed and gets no children. With
         `lazy` (cheap environments only), children are created unstepped (`Status.NEW`) and
         stepped by `materialize` when first selected, as OpenSpiel's MCTS does.
         """
+        if k is None:
+            k = self._legal_count(node)
         if not self.meter.try_expand():
             return None
         ordinal = self._expansions_at.get(node.id, 0)
@@ -150,6 +159,7 @@ class SearchRun:
             except Exception as exc:  # a fault in one branch fails that node only
                 self.contain(exc)
                 self.fail(node, f"policy failed: {error_text(exc)}")
+                self._expanded(node, [], False)
                 return []
         else:
             self.meter.stats.replayed_expansions += 1
@@ -163,12 +173,19 @@ class SearchRun:
             node.status = Status.EXPANDED
         proposals = self._dedupe(node, proposals, k)
         if lazy and self.cheap:
-            return [self._lazy_child(node, p) for p in proposals]
-        if self.cheap:
-            children = [self._child_now(node, p) for p in proposals]
+            made = [self._lazy_child(node, p) for p in proposals]
         else:
-            children = list(await asyncio.gather(*(self._child(node, p) for p in proposals)))
-        return [c for c in children if c is not None]
+            if self.cheap:
+                stepped = [self._child_now(node, p) for p in proposals]
+            else:
+                stepped = list(await asyncio.gather(*(self._child(node, p) for p in proposals)))
+            made = [c for c in stepped if c is not None]
+        self._expanded(node, made, replayed)
+        return made
+
+    def _expanded(self, node: Node, children: list[Node], replayed: bool) -> None:
+        if self.events is not None:
+            self.events.emit(Expanded(node, len(children), replayed, snapshot(self.meter.stats)))
 
     async def expand_and_evaluate(self, node: Node, k: int) -> list[Node]:
         """Expand `node` and score its children concurrently (best-first and beam work this way)."""
@@ -177,6 +194,16 @@ class SearchRun:
             return []
         await asyncio.gather(*(self.evaluate(c) for c in children if not c.failed))
         return children
+
+    def _legal_count(self, node: Node) -> int:
+        assert node.step is not None
+        legal = self.env.legal_actions(node.step.state)
+        if legal is None:
+            raise ValueError(
+                f"{type(self.env).__name__} lists no legal actions: an expansion of every legal action "
+                "(k=None) needs an environment that does; give a number of children"
+            )
+        return len(legal)
 
     def _dedupe(self, node: Node, proposals: list[Proposal], k: int) -> list[Proposal]:
         if len(proposals) <= 1:
@@ -228,7 +255,7 @@ class SearchRun:
             return True
         node.step = step
         node.status = Status.TERMINAL if step.terminal else Status.OPEN
-        if self.trace is not None:
+        if self.recording:
             self.record_node(node)
         return True
 
@@ -249,7 +276,7 @@ class SearchRun:
         child = self._new_child(parent, proposal, step, "")
         if step.terminal:
             child.status = Status.TERMINAL
-        if self.trace is not None:
+        if self.recording:
             self.record_node(child)
         return child
 
@@ -410,3 +437,5 @@ class SearchRun:
     def record_node(self, node: Node) -> None:
         if self.trace is not None:
             self.trace.write(node_record(node, self.env, self.text_of(node)))
+        if self.events is not None:
+            self.events.emit(NodeRecorded(node))

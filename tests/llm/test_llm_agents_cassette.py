@@ -24,7 +24,6 @@ from treeagent.agents.prompts import PromptTemplate
 from treeagent.agents.reflector import LLMReflector
 from treeagent.environments.games.game24 import Game24Env, game24_task
 from treeagent.search import MCTS, Budget, read_records
-from treeagent.search.mcts import ALL_ACTIONS
 
 from .conftest import RecordingSink
 
@@ -58,11 +57,13 @@ async def test_policy_proposes_distinct_legal_actions_with_priors(cassette_llm: 
 
 
 async def test_policy_caps_every_action_at_max_samples(cassette_llm: MakeLLM, sink: RecordingSink) -> None:
-    """MCTS asks for every legal action on a game; a model policy samples at most max_samples."""
+    """MCTS asks for every legal action on a game (k = their number); a model policy samples at
+    most max_samples."""
     llm = cassette_llm("policy_legal")  # the same request as above: n=6 for the same root
     view = await _root_view([4, 9, 10, 13], sink)
-    assert len(view.env.legal_actions(view.state) or []) > 6
-    proposals = await LLMPolicy(llm, max_samples=6).propose(view, ALL_ACTIONS)
+    legal = len(view.env.legal_actions(view.state) or [])
+    assert legal > 6
+    proposals = await LLMPolicy(llm, max_samples=6).propose(view, legal)
     assert proposals and sink.records[0]["n"] == 6
     with pytest.raises(ValueError, match="max_samples"):
         LLMPolicy(llm, max_samples=0)

@@ -22,6 +22,7 @@ from treeagent.cli.common import (
     unknown_names,
     user_errors,
 )
+from treeagent.cli.progress import SearchProgress
 from treeagent.registry import (
     CONTROLLERS,
     ENVIRONMENT_HELP,
@@ -180,15 +181,7 @@ async def _with_progress(controller: Controller, env: Any, task: Any) -> SearchR
     progress = search_progress(f"[bold]{controller.name}[/] on {task.id}")
     with progress:
         bar = progress.add_task("search", total=limit, info="")
-        job = asyncio.create_task(controller.run(env, task))
-        while not job.done():
-            await asyncio.wait({job}, timeout=0.2)
-            active = controller.active
-            if active is not None:
-                s = active.meter.stats
-                info = f"{s.expansions} expansions · {len(active.tree)} nodes · {s.llm_calls} LLM calls"
-                progress.update(bar, completed=s.expansions, info=info)
-        return job.result()
+        return await controller.run(env, task, listener=SearchProgress(progress, bar, "expansions"))
 
 
 def _report(result: SearchResult) -> None:

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import Progress, TaskID
 from rich.syntax import Syntax
 from rich.table import Table
 
 from treeagent.cli.common import console, llm_errors, search_progress, unknown_names, user_errors
+from treeagent.cli.progress import SearchProgress
 from treeagent.coding.solvers import SolverError
 from treeagent.environments.code import ProblemError
 from treeagent.registry import DEFAULT_SOLVER, SOLVERS
-from treeagent.search import Controller, TraceError
+from treeagent.search import Node, TraceError
 from treeagent.search.trace import check_trace_path
 
 SOLVER_HELP = SOLVERS.describe()
@@ -58,35 +60,38 @@ async def _solve(problem: Any, solver: str, budget_calls: int, *args: Any) -> An
     from treeagent.coding.solve import asolve_code
 
     width, concurrency, seed, early_stop, trace, base_url = args
-    holder: dict[str, Controller] = {}
     progress = search_progress(f"[bold]{solver}[/] on {problem.id}")
     with progress:
         bar = progress.add_task("solve", total=budget_calls, info="starting")
-        job = asyncio.create_task(
-            asolve_code(
-                problem,
-                solver=solver,
-                budget_calls=budget_calls,
-                width=width,
-                concurrency=concurrency,
-                seed=seed,
-                early_stop=early_stop,
-                trace=trace,
-                base_url=base_url,
-                on_start=lambda c: holder.__setitem__("c", c),
-            )
+        return await asolve_code(
+            problem,
+            solver=solver,
+            budget_calls=budget_calls,
+            width=width,
+            concurrency=concurrency,
+            seed=seed,
+            early_stop=early_stop,
+            trace=trace,
+            base_url=base_url,
+            listener=_SolveProgress(progress, bar, len(problem.public_tests)),
         )
-        while not job.done():
-            await asyncio.wait({job}, timeout=0.25)
-            controller = holder.get("c")
-            run = controller.active if controller is not None else None
-            if run is not None:
-                s = run.meter.stats
-                best = max((n.step.state.passed for n in run.tree if n.step is not None), default=0)
-                total = len(problem.public_tests)
-                info = f"{s.llm_calls} LLM calls · {len(run.tree) - 1} nodes · best {best}/{total} public tests"
-                progress.update(bar, completed=s.llm_calls, info=info)
-        return job.result()
+
+
+class _SolveProgress(SearchProgress):
+    """LLM calls against the budget, the programs written, the most public tests one passes."""
+
+    def __init__(self, progress: Progress, bar: TaskID, tests: int) -> None:
+        super().__init__(progress, bar, "llm_calls")
+        self.tests = tests
+        self.best = 0
+
+    def saw(self, node: Node) -> None:
+        if node.step is not None:
+            self.best = max(self.best, node.step.state.passed)
+
+    def info(self) -> str:
+        s = self.stats
+        return f"{s.llm_calls} LLM calls · {self.nodes - 1} nodes · best {self.best}/{self.tests} public tests"
 
 
 def _report(solution: Any) -> None:

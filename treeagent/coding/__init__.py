@@ -2,7 +2,6 @@
 PlanSearch on one budget unit; `solve_code` for one problem, `run_eval` for a benchmark."""
 
 from treeagent.coding.evaluation import EvalSummary, run_eval
-from treeagent.coding.sampling import RepeatedSampling
 from treeagent.coding.solve import CodeSolution, asolve_code, select_answer, solve_code
 from treeagent.coding.solvers import DEFAULT_SOLVER, SOLVERS, SolverError, build_solver
 from treeagent.runner import ResultsFileError
@@ -12,7 +11,6 @@ __all__ = [
     "SOLVERS",
     "CodeSolution",
     "EvalSummary",
-    "RepeatedSampling",
     "ResultsFileError",
     "SolverError",
     "asolve_code",

@@ -27,6 +27,7 @@ from treeagent.environments.code.selection import best_index
 from treeagent.sandbox import ProcessSandbox
 from treeagent.sandbox.testing import SandboxLike
 from treeagent.search import Controller, Node, SearchResult, Tree
+from treeagent.search.events import Listener
 
 
 @dataclass
@@ -125,12 +126,14 @@ async def asolve_code(
     base_url: str | None = None,
     sandbox: SandboxLike | None = None,
     on_start: Callable[[Controller], None] | None = None,
+    listener: Listener | None = None,
 ) -> CodeSolution:
     """Solve one problem: a `CodeProblem`, or a prompt (a signature with its docstring) with public
     `tests` (default: its docstring examples) and optional `hidden_tests` for the verdict.
 
     Without `llm`, it connects to `base_url` / the configured endpoint, or starts the embedded
-    model. Without `sandbox`, it starts a process sandbox for the call.
+    model. Without `sandbox`, it starts a process sandbox for the call. `on_start` gets the
+    controller before it runs; `listener` gets the search's events (search/events.py).
     """
     if not isinstance(problem, CodeProblem):
         problem = problem_from_call(problem, tests, entry_point=entry_point, hidden_tests=hidden_tests)
@@ -156,7 +159,7 @@ async def asolve_code(
             on_start(setup.controller)
         env = CodeEnv(sandbox, stop_on_pass=early_stop)
         try:
-            result = await setup.controller.run(env, problem.task())
+            result = await setup.controller.run(env, problem.task(), listener=listener)
         finally:
             await env.close()
         node = select_answer(result.tree)

@@ -34,9 +34,8 @@ from treeagent.agents.coding import (
     PassRateEvaluator,
 )
 from treeagent.agents.llm_client import LLMClient
-from treeagent.coding.sampling import RepeatedSampling
 from treeagent.registry import DEFAULT_SOLVER, SOLVERS
-from treeagent.search import DFSDT, MCTS, BestFirst, Budget, Controller
+from treeagent.search import DFSDT, MCTS, BestFirst, Budget, Controller, RepeatedSampling
 from treeagent.search.adaptive import AdaptiveSearch
 from treeagent.search.token_tree import pucb
 

@@ -11,9 +11,10 @@ from treeagent.search.run import SearchRun
 
 
 class RepeatedSampling(Controller):
-    """Expands the root again and again, `batch` candidates at a time, until a candidate solves the
-    task (passes every public test), the budget is spent, or `max_stalls` rounds in a row add no
-    new candidate."""
+    """Expands the root again and again, `batch` candidates at a time (each shown the ones already
+    tried), until a candidate solves the task (a program that passes every public test, say), the
+    budget is spent, or `max_stalls` rounds in a row add no new candidate. Each candidate is one
+    action from the root: for tasks answered in one step (a program, a reply)."""
 
     name = "sampling"
     default_max_depth = 1
