@@ -1,5 +1,6 @@
 """A search's events drawn on a progress bar (`run`, `solve`): the counts come from the events, and
-the bar is redrawn at most ten times a second (a game search sends tens of thousands of events)."""
+the bar is redrawn at most ten times a second (a game search sends tens of thousands of events),
+and once more when the search finishes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from rich.progress import Progress, TaskID
 
 from treeagent.search import Node, Stats
-from treeagent.search.events import Expanded, LLMCalled, NodeRecorded, RunStarted, SearchEvent
+from treeagent.search.events import Expanded, Finished, LLMCalled, NodeRecorded, RunStarted, SearchEvent
 
 _REDRAW_S = 0.1
 
@@ -36,8 +37,10 @@ class SearchProgress:
             self.stats = event.stats
         elif isinstance(event, RunStarted):
             self.stats = event.spent
+        elif isinstance(event, Finished):
+            self.stats = event.result.stats
         now = time.monotonic()
-        if now - self._drawn >= _REDRAW_S:
+        if now - self._drawn >= _REDRAW_S or isinstance(event, Finished):  # the last state is always drawn
             self._drawn = now
             self._progress.update(self._bar, completed=getattr(self.stats, self._measure), info=self.info())
 
