@@ -14,7 +14,7 @@ from treeagent.agents.coding.policy import ROLLOUT_OPENING
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
 from treeagent.coding import DEFAULT_SOLVER, asolve_code, build_solver
-from treeagent.environments.code import CodeEnv, load_humaneval
+from treeagent.environments.code import CodeEnv, load_humaneval, load_jsonl
 from treeagent.sandbox import ProcessSandbox
 from treeagent.search import read_records
 from treeagent.search.adaptive import AdaptiveSearch
@@ -22,6 +22,8 @@ from treeagent.search.adaptive import AdaptiveSearch
 from .conftest import MakeLLM
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+DEVSET = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "devset.jsonl"
 
 
 def _prefill(record: dict[str, Any]) -> str:
@@ -115,6 +117,31 @@ async def test_default_solver_writes_the_greedy_program_first_and_counts_every_c
     )  # the greedy solver's own program is among the default solver's candidates
     programs = {n.step.state.program for n in solution.tree if n.step is not None and n.parent is not None}
     assert greedy.program in programs
+
+
+async def test_without_public_tests_the_default_solver_samples_after_the_greedy_program(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Dev/11 has no docstring examples: no reward ranks programs, so token branches have nothing
+    # to climb; after the greedy program every call is an independent sample, for agreement.
+    [problem] = [p for p in load_jsonl(DEVSET) if p.id == "Dev/11"]
+    assert not problem.public_tests
+    trace = tmp_path / "notests.trace.jsonl"
+    holder: dict[str, Any] = {}
+    solution = await asolve_code(
+        problem,
+        budget_calls=5,
+        llm=cassette_llm("notests_default"),
+        sandbox=code_sandbox,
+        trace=trace,
+        on_start=lambda c: holder.setdefault("controller", c),
+    )
+    controller: AdaptiveSearch = holder["controller"]
+    assert controller.scored is False
+    assert controller.pulls == ["branch", "sample", "sample", "sample", "sample"]
+    records = [r for r in read_records(trace) if r["type"] == "llm"]
+    assert len(records) == solution.result.stats.llm_calls == 5
+    assert all(_prefill(r) == "" for r in records)  # every call starts from the task alone
 
 
 @pytest.mark.parametrize("solver", ["best_of_n", "test_guided", "pgtd"])
