@@ -25,11 +25,12 @@ import time
 from typing import Any
 
 from treeagent.agents.games import GameLLMPolicy, InternalSearch
+from treeagent.agents.games.players import InternalSearchPlayer, LLMPlayer, OpenSpielMCTSPlayer
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
-from treeagent.game_records import GameRecord
-from treeagent.games import OpenSpielMCTSPlayer, Player, play_match
-from treeagent.games_llm import InternalSearchPlayer, LLMPlayer, llm_mcts_player, score_interval, uniform_mcts_player
+from treeagent.environments.games.match import Player, play_match, score_interval
+from treeagent.environments.games.records import GameRecord
+from treeagent.players import llm_mcts_player, uniform_mcts_player
 
 GAME = "connect_four"
 

@@ -15,11 +15,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from treeagent.agents.games.players import RandomPlayer
 from treeagent.agents.llm_client import LLMClient
 from treeagent.agents.llm_config import LLMConfig
-from treeagent.game_records import GameRecord, read_jsonl, write_jsonl
-from treeagent.games import MatchResult, RandomPlayer, play_match
-from treeagent.games_llm import llm_mcts_player
+from treeagent.environments.games.match import MatchResult, play_match
+from treeagent.environments.games.records import GameRecord, read_jsonl, write_jsonl
+from treeagent.players import llm_mcts_player
 
 
 async def main(

@@ -243,7 +243,7 @@ for _name, _summary in (
     )
 
 
-# --- game players (built by treeagent.games and treeagent.games_llm) ----------------------------
+# --- game players (treeagent.players runs MCTS; treeagent.agents.games.players needs no controller)
 
 PLAYERS = Registry("player")
 _PLAYER_KNOBS = "simulations, exploration, seed, concurrency"
@@ -256,20 +256,20 @@ def _player(path: str, *settings: str) -> Callable[..., Any]:
 
 
 def _uniform_mcts(*, simulations: int, seed: int, **_: Any) -> Any:
-    from treeagent.games_llm import uniform_mcts_player
+    from treeagent.players import uniform_mcts_player
 
     return uniform_mcts_player(simulations=simulations, seed=seed)
 
 
 def _llm_player(*, llm: Any, **_: Any) -> Any:
     from treeagent.agents.games import GameLLMPolicy
-    from treeagent.games_llm import LLMPlayer
+    from treeagent.agents.games.players import LLMPlayer
 
     return LLMPlayer(GameLLMPolicy(llm))
 
 
 def _llm_mcts(*, llm: Any, simulations: int, seed: int, concurrency: int, value_weight: float, **_: Any) -> Any:
-    from treeagent.games_llm import llm_mcts_player
+    from treeagent.players import llm_mcts_player
 
     return llm_mcts_player(
         llm, simulations=simulations, seed=seed, concurrency=max(concurrency, 4), value_weight=value_weight
@@ -278,7 +278,7 @@ def _llm_mcts(*, llm: Any, simulations: int, seed: int, concurrency: int, value_
 
 def _internal(*, llm: Any, llm_tokens: int, **_: Any) -> Any:
     from treeagent.agents.games import InternalSearch
-    from treeagent.games_llm import InternalSearchPlayer
+    from treeagent.agents.games.players import InternalSearchPlayer
 
     return InternalSearchPlayer(InternalSearch(llm, max_tokens=llm_tokens))
 
@@ -287,18 +287,20 @@ for _recipe in (
     Recipe(
         "mcts",
         "treeagent's MCTS, uniform policy, random rollouts",
-        _player("treeagent.games:MCTSPlayer", "simulations", "exploration", "seed", "concurrency"),
+        _player("treeagent.players:MCTSPlayer", "simulations", "exploration", "seed", "concurrency"),
         _PLAYER_KNOBS,
     ),
     Recipe("uniform-mcts", "PUCT MCTS with uniform priors (llm-mcts without the model)", _uniform_mcts, "simulations"),
     Recipe("llm", "the model alone, one request per move", _llm_player, needs_llm=True),
     Recipe("llm-mcts", "PUCT MCTS with the model's priors", _llm_mcts, _PLAYER_KNOBS + ", value_weight", True),
     Recipe("internal", "the model's in-context search", _internal, "llm_tokens", needs_llm=True),
-    Recipe("random", "uniformly random legal moves", _player("treeagent.games:RandomPlayer", "seed"), "seed"),
+    Recipe(
+        "random", "uniformly random legal moves", _player("treeagent.agents.games.players:RandomPlayer", "seed"), "seed"
+    ),
     Recipe(
         "openspiel-mcts",
         "OpenSpiel's own Python MCTS bot",
-        _player("treeagent.games:OpenSpielMCTSPlayer", "simulations", "exploration", "seed"),
+        _player("treeagent.agents.games.players:OpenSpielMCTSPlayer", "simulations", "exploration", "seed"),
         "simulations, exploration, seed",
     ),
 ):

@@ -5,6 +5,9 @@ log-probabilities, else sampled frequencies) and into the model's own move; `Gam
 is the model's judgement of who is winning; `InternalSearch` has the model write a linearised
 search tree in its reply and reads its chosen move. All read and write moves in the game's own
 notation (environments/games/notation.py) and never play an illegal move.
+
+The players built on them (and on no search controller) are in `treeagent.agents.games.players`,
+imported by name: they need OpenSpiel, which this package does not.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Game environments: OpenSpiel games and the Game of 24.
+"""Game environments: OpenSpiel games and the Game of 24; match play (`match`) and game records
+(`records`) for the OpenSpiel games, imported by their module names.
 
 The Game of 24 needs nothing beyond the standard library. The OpenSpiel names are imported on
 first use, so this package loads without the `[games]` extra.

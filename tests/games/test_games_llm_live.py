@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from treeagent.cli.main import app
 from treeagent.environments.games.openspiel import OpenSpielEnv
-from treeagent.game_records import read_jsonl
+from treeagent.environments.games.records import read_jsonl
 
 pytestmark = pytest.mark.llm
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "games_llm_mcts.py"

@@ -12,11 +12,13 @@ chess = pytest.importorskip("chess")
 
 from typer.testing import CliRunner  # noqa: E402
 
+from treeagent.agents.games.players import RandomPlayer  # noqa: E402
 from treeagent.cli.main import app  # noqa: E402
+from treeagent.environments.games.match import play_match  # noqa: E402
 from treeagent.environments.games.notation import notation_for  # noqa: E402
 from treeagent.environments.games.openspiel import OpenSpielEnv  # noqa: E402
-from treeagent.game_records import GameRecord, from_pgn, read_jsonl, to_pgn, write_jsonl  # noqa: E402
-from treeagent.games import MCTSPlayer, RandomPlayer, play_match  # noqa: E402
+from treeagent.environments.games.records import GameRecord, from_pgn, read_jsonl, to_pgn, write_jsonl  # noqa: E402
+from treeagent.players import MCTSPlayer  # noqa: E402
 
 runner = CliRunner()
 

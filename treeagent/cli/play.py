@@ -102,9 +102,8 @@ async def _match(
     llm_tokens: int,
     value_weight: float,
 ) -> None:
-    from treeagent.game_records import GameRecord, to_pgn, write_jsonl
-    from treeagent.games import MatchResult, play_match
-    from treeagent.games_llm import score_interval
+    from treeagent.environments.games.match import MatchResult, play_match, score_interval
+    from treeagent.environments.games.records import GameRecord, to_pgn, write_jsonl
 
     llm = None
     if config is not None:

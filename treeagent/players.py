@@ -1,67 +1,85 @@
-"""Players that use the model: alone, as PUCT priors (and value) inside MCTS, or searching in context.
+"""Game players that run treeagent's MCTS: recipes wiring a controller to a policy and an evaluator.
 
-- `LLMPlayer`: the model alone; its own move, never an illegal one (see GameLLMPolicy).
-- `PUCTPlayer`: treeagent's MCTS with PUCT selection; with `GameLLMPolicy` the model's priors
-  guide the search ("llm-mcts", the paper's external search), with `UniformPolicy` it is the
-  same search without the model ("uniform-mcts"). Leaves are scored by random rollouts, the
-  model's value, or a weighted mix of both.
-- `InternalSearchPlayer`: the model writes a linearised search tree and we read its choice.
+They live in treeagent/ because they join all three layers: a controller from search/, a policy
+(uniform, or the model's priors) and an evaluator from agents/, and the OpenSpiel environment and
+its task. `treeagent.registry.PLAYERS` names them next to the players that need no controller
+(`treeagent.agents.games.players`); match play is `treeagent.environments.games.match`.
 
-Each keeps `last_info`, the statistics of its last move, which match records store per move.
+- `MCTSPlayer`: UCT with a uniform policy and random rollouts (OpenSpiel's own setup).
+- `PUCTPlayer`: PUCT selection; with `GameLLMPolicy` the model's priors guide the search
+  ("llm-mcts", the paper's external search), with `UniformPolicy` it is the same search without
+  the model ("uniform-mcts"). Leaves are scored by random rollouts, the model's value, or a
+  weighted mix of both.
+
+Each runs a fresh search from the current position (a task that replays the moves) and keeps
+`last_info`, the statistics of its last move, which match records store per move.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from treeagent.agents.base import Evaluator, Policy
-from treeagent.agents.games import GameLLMPolicy, GameLLMValue, InternalSearch
+from treeagent.agents.games import GameLLMPolicy, GameLLMValue
 from treeagent.agents.heuristics import RandomRollout, UniformPolicy, Weighted
 from treeagent.agents.llm_client import LLMClient
 from treeagent.environments.base import Step
+from treeagent.environments.games.match import PlayerStats
 from treeagent.environments.games.notation import notation_for
-from treeagent.environments.games.openspiel import OpenSpielEnv
-from treeagent.games import PlayerStats, search_move
-from treeagent.search import MCTS
+from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
+from treeagent.search import MCTS, SearchResult, best_child
+from treeagent.search.node import Node
 
-__all__ = [
-    "InternalSearchPlayer",
-    "LLMPlayer",
-    "PUCTPlayer",
-    "llm_mcts_player",
-    "score_interval",
-    "uniform_mcts_player",
-]
+__all__ = ["MCTSPlayer", "PUCTPlayer", "llm_mcts_player", "search_move", "uniform_mcts_player"]
 
 
-class LLMPlayer:
-    """The model alone: one request per position (retried on an illegal reply, then the prior)."""
+async def search_move(
+    controller: MCTS, env: OpenSpielEnv, moves: list[int], stats: PlayerStats
+) -> tuple[SearchResult, Node]:
+    """One move by a fresh search from the position after `moves`: the result and the child chosen
+    (the most visited); the player's stats are charged with it."""
+    started = time.perf_counter()
+    result = await controller.run(env, game_task(env.game_name, moves, env.params))
+    stats.seconds += time.perf_counter() - started
+    stats.simulations += result.stats.simulations
+    stats.moves += 1
+    return result, best_child(result.tree.root)
 
-    def __init__(self, policy: GameLLMPolicy, name: str = "llm") -> None:
-        self.name = name
+
+class MCTSPlayer:
+    """treeagent's MCTS with a uniform policy and one random rollout per leaf (OpenSpiel's setup)."""
+
+    def __init__(
+        self, simulations: int = 400, exploration: float = 1.414, seed: int = 0, concurrency: int = 1, rollouts: int = 1
+    ) -> None:
+        self.name = f"treeagent-mcts({simulations})"
         self.stats = PlayerStats()
-        self.policy = policy
+        self.simulations = simulations
+        self.exploration = exploration
+        self.concurrency = concurrency
+        self._evaluator = RandomRollout(n=rollouts, seed=seed)
+        self._seed = seed
+        #: the statistics of the last move (game records keep them)
         self.last_info: dict[str, Any] = {}
-        self.tokens = 0
 
     async def choose(self, env: OpenSpielEnv, moves: list[int], step: Step[Any]) -> int:
-        started = time.perf_counter()
-        action, prior = await self.policy.choose(env, step.state)
-        self.stats.seconds += time.perf_counter() - started
-        self.stats.moves += 1
-        tokens = prior.prompt_tokens + prior.completion_tokens
-        self.tokens += tokens
+        controller = MCTS(
+            UniformPolicy(),
+            self._evaluator,
+            simulations=self.simulations,
+            exploration=self.exploration,
+            concurrency=self.concurrency,
+            seed=self._seed + len(moves),
+        )
+        result, chosen = await search_move(controller, env, moves, self.stats)
         self.last_info = {
-            "source": "model" if prior.choice is not None else f"prior:{prior.source}",
-            "prior_source": prior.source,
-            "prior": round(prior.priors[action], 4),
-            "illegal_replies": prior.illegal,
-            "requests": prior.requests,
-            "tokens": tokens,
+            "simulations": result.stats.simulations,
+            "visits": chosen.visits,
+            "value": round(chosen.mean_value, 4),
+            "proven": chosen.proven,
         }
-        return action
+        return int(chosen.action)
 
 
 class PUCTPlayer:
@@ -121,35 +139,6 @@ class PUCTPlayer:
         return int(chosen.action)
 
 
-class InternalSearchPlayer:
-    """The model's in-context search: one generation of at most `search.max_tokens` tokens per move."""
-
-    def __init__(self, search: InternalSearch, name: str | None = None) -> None:
-        self.name = name or f"internal({search.max_tokens} tok)"
-        self.stats = PlayerStats()
-        self.search = search
-        self.last_info: dict[str, Any] = {}
-        self.tokens = 0
-        self.sources: dict[str, int] = {}
-
-    async def choose(self, env: OpenSpielEnv, moves: list[int], step: Step[Any]) -> int:
-        started = time.perf_counter()
-        found = await self.search.choose(env, step.state)
-        self.stats.seconds += time.perf_counter() - started
-        self.stats.moves += 1
-        tokens = found.prompt_tokens + found.completion_tokens
-        self.tokens += tokens
-        self.sources[found.source] = self.sources.get(found.source, 0) + 1
-        self.last_info = {
-            "source": found.source,
-            "candidates": found.candidates,
-            "tokens": tokens,
-            "completion_tokens": found.completion_tokens,
-            "search": found.text[:2000],
-        }
-        return found.action
-
-
 def llm_mcts_player(
     llm: LLMClient,
     *,
@@ -199,18 +188,3 @@ def uniform_mcts_player(
         concurrency=concurrency,
         seed=seed,
     )
-
-
-def score_interval(wins: int, draws: int, losses: int, z: float = 1.96) -> tuple[float, float, float]:
-    """(score, low, high): score = (wins + draws/2) / games with a Wilson interval (95% by default).
-
-    Draws count as half a win in the proportion; with few games the interval is wide, as it should be.
-    """
-    games = wins + draws + losses
-    if games == 0:
-        return 0.0, 0.0, 1.0
-    score = (wins + 0.5 * draws) / games
-    denom = 1.0 + z * z / games
-    centre = (score + z * z / (2 * games)) / denom
-    half = z * math.sqrt(score * (1.0 - score) / games + z * z / (4 * games * games)) / denom
-    return score, max(0.0, centre - half), min(1.0, centre + half)

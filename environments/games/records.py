@@ -1,5 +1,8 @@
 """Game records: every move with its search statistics, as JSONL (all games) and PGN (chess).
 
+The data format of a played game (`match.play_match` fills one per game); it knows players only by
+name, so it needs nothing beyond the game's notation and, to read PGN, OpenSpiel's chess.
+
 One `GameRecord` per game, one JSON object per line. Chess games also go to PGN (python-chess
 writes it), with the search statistics of each move as a comment; `from_pgn` reads a PGN game
 back into a record (moves mapped to OpenSpiel's action ids through the SAN names).
