@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from treeagent.agents.base import NodeView
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.agents.parsing import parse_score
 from treeagent.agents.prompts import PromptTemplate, template_for
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, create_model
 
 from treeagent.agents.base import NodeView, Proposal
-from treeagent.agents.llm_client import Choice, LLMClient, Sampling
+from treeagent.agents.llm.client import Choice, LLMClient, Sampling
 from treeagent.agents.parsing import parse_free_text, parse_structured
 from treeagent.agents.prompts import GIVE_UP, PromptTemplate, template_for
 from treeagent.environments.base import InvalidAction

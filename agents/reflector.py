@@ -4,7 +4,7 @@ every later prompt carries it."""
 from __future__ import annotations
 
 from treeagent.agents.base import NodeView
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.agents.parsing import first_sentences
 from treeagent.agents.prompts import PromptTemplate, template_for
 

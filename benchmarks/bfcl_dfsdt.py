@@ -21,9 +21,9 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.vllm_server import serve_or_connect
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.vllm_server import serve_or_connect
 from treeagent.environments.base import Task
 from treeagent.environments.tools.bfcl import BFCLEnv, ground_truth, ground_truth_actions, load_tasks
 from treeagent.tools.suite import TOOL_CONTROLLERS, build_controller, result_row

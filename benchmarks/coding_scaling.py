@@ -34,9 +34,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.vllm_server import serve_or_connect
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.vllm_server import serve_or_connect
 from treeagent.coding import DEFAULT_SOLVER, asolve_code
 from treeagent.environments.code import CodeProblem, CodeState, grade_hidden, load_humaneval, load_jsonl
 from treeagent.environments.code.selection import best_index

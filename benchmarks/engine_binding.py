@@ -22,9 +22,9 @@ import os
 import time
 from typing import Any
 
-from treeagent.agents.llm_client import LLMClient, Sampling
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.vllm_server import ServerConfig, VLLMServer, free_port
+from treeagent.agents.llm.client import LLMClient, Sampling
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.vllm_server import ServerConfig, VLLMServer, free_port
 
 PROMPT = [{"role": "user", "content": "Write a Python function that returns the n-th Fibonacci number."}]
 

@@ -26,8 +26,8 @@ from typing import Any
 
 from treeagent.agents.games import GameLLMPolicy, InternalSearch
 from treeagent.agents.games.players import InternalSearchPlayer, LLMPlayer, OpenSpielMCTSPlayer
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.environments.games.match import Player, play_match, score_interval
 from treeagent.environments.games.records import GameRecord
 from treeagent.players import llm_mcts_player, uniform_mcts_player

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.vllm_server import serve_or_connect
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.vllm_server import serve_or_connect
 from treeagent.coding import SOLVERS, EvalSummary, run_eval
 from treeagent.environments.code import load_humaneval
 from treeagent.sandbox import ProcessSandbox

@@ -31,14 +31,14 @@ from typing import Any
 
 import httpx
 
-from treeagent.agents.cassette import Cassette
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.cassette import Cassette
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.vllm_server import serve_or_connect
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.prompts import DEFAULT_TEMPLATE
 from treeagent.agents.reflector import LLMReflector
-from treeagent.agents.vllm_server import serve_or_connect
 from treeagent.environments.games.game24 import Game24Env, game24_task
 from treeagent.search import MCTS, Budget
 

@@ -142,9 +142,9 @@ async def part_one(repeats: int) -> dict[str, Any]:
 
 
 async def part_two(tasks: list[str], episodes: int) -> dict[str, Any]:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
-    from treeagent.agents.vllm_server import serve_or_connect
+    from treeagent.agents.llm.client import LLMClient
+    from treeagent.agents.llm.config import LLMConfig
+    from treeagent.agents.llm.vllm_server import serve_or_connect
     from treeagent.web import WebSearchConfig, run_miniwob_eval
 
     configs = {

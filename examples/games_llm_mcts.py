@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from treeagent.agents.games.players import RandomPlayer
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.environments.games.match import MatchResult, play_match
 from treeagent.environments.games.records import GameRecord, read_jsonl, write_jsonl
 from treeagent.players import llm_mcts_player

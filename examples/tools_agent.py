@@ -88,8 +88,8 @@ def judge(env_state: Any) -> bool:
 
 
 async def main(base_url: str | None, budget_calls: int) -> dict[str, Any]:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.llm.client import LLMClient
+    from treeagent.agents.llm.config import LLMConfig
     from treeagent.agents.tools import ToolPolicy
     from treeagent.search import DFSDT, Budget
 

@@ -26,9 +26,9 @@ async def search(task_name: str, seed: int, policy: str, expansions: int) -> tup
         if policy == "uniform":
             controller = BestFirst(UniformPolicy(), EnvReward(), branching=16, budget=Budget(max_expansions=expansions))
             return await controller.run(env, task), env.stats()
-        from treeagent.agents.llm_client import LLMClient
-        from treeagent.agents.llm_config import LLMConfig
-        from treeagent.agents.vllm_server import serve_or_connect
+        from treeagent.agents.llm.client import LLMClient
+        from treeagent.agents.llm.config import LLMConfig
+        from treeagent.agents.llm.vllm_server import serve_or_connect
         from treeagent.web import WebSearchConfig, make_controller
 
         async with serve_or_connect() as server, LLMClient(LLMConfig.load(base_urls=server.base_url)) as llm:

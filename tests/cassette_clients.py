@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from treeagent.agents.cassette import Cassette
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.cassette import Cassette
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 
 RECORDING = os.environ.get("TREEAGENT_RECORD") == "1"
 

@@ -29,7 +29,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 async def live_base_url() -> AsyncIterator[str]:
     """The live model server for `@pytest.mark.llm` tests: TREEAGENT_BASE_URL (scripts/test.sh sets
     it), else one on the default port, else an embedded server started for this session."""
-    from treeagent.agents.vllm_server import serve_or_connect
+    from treeagent.agents.llm.vllm_server import serve_or_connect
 
     async with serve_or_connect() as server:
         yield server.base_url

@@ -304,8 +304,8 @@ async def _search_cell(spec: dict[str, Any]) -> dict[str, Any]:
     async with AsyncExitStack() as stack:
         llm = None
         if POLICIES[spec["policy"]].needs_llm or EVALUATORS[spec["evaluator"]].needs_llm:
-            from treeagent.agents.llm_client import LLMClient
-            from treeagent.agents.llm_config import LLMConfig
+            from treeagent.agents.llm.client import LLMClient
+            from treeagent.agents.llm.config import LLMConfig
 
             llm = await stack.enter_async_context(LLMClient(LLMConfig.load(**spec.get("llm") or {})))
         policy, evaluator = search_agents(spec["policy"], spec["evaluator"], llm)

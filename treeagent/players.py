@@ -23,7 +23,7 @@ from typing import Any
 from treeagent.agents.base import Evaluator, Policy
 from treeagent.agents.games import GameLLMPolicy, GameLLMValue
 from treeagent.agents.heuristics import RandomRollout, UniformPolicy, Weighted
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.environments.base import Step
 from treeagent.environments.games.match import PlayerStats
 from treeagent.environments.games.notation import notation_for

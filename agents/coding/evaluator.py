@@ -9,7 +9,7 @@ from typing import Literal
 from treeagent.agents.base import HeldCalls, NodeView, reserve_calls
 from treeagent.agents.coding.fitting import complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.agents.llm_evaluator import SCORE_MAX, Score
 from treeagent.agents.parsing import parse_score
 from treeagent.environments.code import CodeState

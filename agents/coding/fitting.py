@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from treeagent.agents.base import UsageSink
 from treeagent.agents.coding.prompts import CodePrompts, Message
-from treeagent.agents.llm_client import Completion, ContextLengthError, LLMClient, Sampling
+from treeagent.agents.llm.client import Completion, ContextLengthError, LLMClient, Sampling
 
 Build = Callable[[CodePrompts], list[Message]]
 

@@ -24,7 +24,7 @@ from treeagent.agents.base import BudgetExhausted, HeldCalls, NodeView, Proposal
 from treeagent.agents.coding.feedback import verbal_feedback
 from treeagent.agents.coding.fitting import Build, complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
-from treeagent.agents.llm_client import Choice, LLMClient, Sampling
+from treeagent.agents.llm.client import Choice, LLMClient, Sampling
 from treeagent.environments.code import CodeAction, CodeState, extract_code, task_fields
 
 PROGRAM_SAMPLING = Sampling(temperature=0.8, top_p=0.95, max_tokens=384, stop=("\n```\n",))

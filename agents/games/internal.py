@@ -16,7 +16,7 @@ from typing import Any
 from treeagent.agents.base import UsageSink
 from treeagent.agents.games.policy import GameLLMPolicy, notation_of
 from treeagent.agents.games.prompts import internal_search_messages
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.environments.games.notation import Notation
 
 __all__ = ["InternalSearch", "InternalSearchResult", "parse_search"]

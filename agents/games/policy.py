@@ -17,7 +17,7 @@ from typing import Any
 from treeagent.agents.base import NodeView, Proposal, UsageSink
 from treeagent.agents.games.priors import logprob_mass, normalise, sample_frequencies, uniform
 from treeagent.agents.games.prompts import move_messages
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.environments.games.notation import Notation, notation_for
 
 __all__ = ["GameLLMPolicy", "MovePrior", "notation_of", "position_key"]

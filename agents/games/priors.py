@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from treeagent.agents.llm_types import TokenLogprob
+from treeagent.agents.llm.types import TokenLogprob
 
 __all__ = ["logprob_mass", "normalise", "sample_frequencies", "uniform"]
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from treeagent.agents.base import NodeView
 from treeagent.agents.games.policy import notation_of, position_key
 from treeagent.agents.games.prompts import value_messages
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 
 __all__ = ["GameLLMValue"]
 

@@ -14,7 +14,7 @@ import json
 from typing import Any, Literal
 
 from treeagent.agents.base import NodeView, Proposal
-from treeagent.agents.llm_client import Choice, ContextLengthError, LLMClient, LLMRequestError, Sampling
+from treeagent.agents.llm.client import Choice, ContextLengthError, LLMClient, LLMRequestError, Sampling
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.parsing import extract_json
 from treeagent.agents.tools.prompts import ToolPrompt, native_tools, reply_schema

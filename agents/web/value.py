@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from treeagent.agents.base import NodeView, TrajectoryStep
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.agents.parsing import parse_structured
 from treeagent.agents.prompts import PromptTemplate, template_for
 from treeagent.agents.web.prompts import WEB_PROMPT

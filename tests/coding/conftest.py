@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest_asyncio
 
 from tests.cassette_clients import CassetteClients
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.sandbox import ProcessSandbox
 
 CASSETTES = Path(__file__).parent / "cassettes"

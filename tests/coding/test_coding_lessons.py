@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.coding import build_solver
 from treeagent.environments.code import CodeEnv
 from treeagent.sandbox import ProcessSandbox

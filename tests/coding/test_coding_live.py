@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.cli.main import app
 from treeagent.coding import SOLVERS, CodeSolution, asolve_code
 from treeagent.environments.code import grade_hidden, load_humaneval
@@ -94,7 +94,7 @@ async def test_solve_and_eval_commands(live_base_url: str, tmp_path: Path) -> No
 async def test_a_prompt_over_the_context_is_retried_shorter(live_llm: LLMClient) -> None:
     from treeagent.agents.coding.fitting import complete_fitting
     from treeagent.agents.coding.prompts import CodePrompts
-    from treeagent.agents.llm_client import ContextLengthError, Sampling
+    from treeagent.agents.llm.client import ContextLengthError, Sampling
     from treeagent.environments.code import CodeState
 
     [problem] = load_humaneval(ids=["HumanEval/23"])

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from treeagent.agents.coding.policy import ROLLOUT_OPENING
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.coding import DEFAULT_SOLVER, asolve_code, build_solver
 from treeagent.environments.code import CodeEnv, load_humaneval, load_jsonl
 from treeagent.sandbox import ProcessSandbox

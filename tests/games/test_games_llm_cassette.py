@@ -17,7 +17,7 @@ pytest.importorskip("pyspiel")
 from tests.cassette_clients import CassetteClients
 from treeagent.agents.base import NodeView
 from treeagent.agents.games import GameLLMPolicy, GameLLMValue, InternalSearch
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.environments.games.openspiel import OpenSpielEnv, game_task
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

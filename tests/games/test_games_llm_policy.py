@@ -17,7 +17,7 @@ from treeagent.agents.base import NodeView, Usage
 from treeagent.agents.games import GameLLMPolicy, GameLLMValue, InternalSearch, logprob_mass, parse_search
 from treeagent.agents.games.players import LLMPlayer
 from treeagent.agents.heuristics import RandomRollout, Weighted
-from treeagent.agents.llm_types import Choice, Completion, TokenLogprob
+from treeagent.agents.llm.types import Choice, Completion, TokenLogprob
 from treeagent.environments.games.match import score_interval
 from treeagent.environments.games.notation import notation_for
 from treeagent.environments.games.openspiel import OpenSpielEnv, game_task

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.insight.conftest import read_jsonl
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.cli.main import app

@@ -144,8 +144,8 @@ async def test_langgraph_policy_rejects_a_graph_without_actions() -> None:
 
 @pytest.mark.llm
 async def test_search_node_with_the_live_model(live_base_url: str) -> None:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.llm.client import LLMClient
+    from treeagent.agents.llm.config import LLMConfig
     from treeagent.agents.llm_policy import LLMPolicy
 
     async with LLMClient(LLMConfig(base_urls=[live_base_url], request_timeout_s=120)) as llm:

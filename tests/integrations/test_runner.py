@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from treeagent.agents.llm_types import LLMSetupError
+from treeagent.agents.llm.types import LLMSetupError
 from treeagent.runner import CellEvent, ResultsFileError, run_cells
 
 CONFIG = {"recipe": "square", "budget": 3}

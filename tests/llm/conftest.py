@@ -17,8 +17,8 @@ import pytest
 
 from tests.cassette_clients import CassetteClients
 from treeagent.agents.base import Usage
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 
 CASSETTES = Path(__file__).parent / "cassettes"
 

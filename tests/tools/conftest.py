@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from treeagent.agents.base import NodeView, Proposal
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.environments.tools import ToolAction
 
 GIVE_UP = "GIVE_UP"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from treeagent.agents.llm_client import LLMClient, LLMRequestError, Sampling
+from treeagent.agents.llm.client import LLMClient, LLMRequestError, Sampling
 from treeagent.cli.main import app
 from treeagent.environments.tools.bfcl import BFCLEnv, load_tasks
 from treeagent.search import read_records

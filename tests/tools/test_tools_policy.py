@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from treeagent.agents.base import NodeView, TrajectoryStep
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.llm_types import Choice
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.types import Choice
 from treeagent.agents.tools import ToolPolicy, ToolPrompt
 from treeagent.environments.base import Task
 from treeagent.environments.tools import ToolAction, ToolEnv

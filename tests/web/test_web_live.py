@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.agents.web import TrajectoryJudge, stop_judge
 from treeagent.environments.web import Browser, WebEnv, miniwob_task, url_task
 from treeagent.environments.web.server import StaticServer

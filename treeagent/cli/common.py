@@ -58,9 +58,9 @@ def user_errors(*kinds: type[BaseException]) -> Callable[[Callable[P, R]], Calla
 def llm_errors() -> tuple[type[BaseException], ...]:
     """The model-side errors a command reports in one line: a bad client configuration, an endpoint
     that refuses it or does not answer, an engine that cannot start."""
-    from treeagent.agents.llm_client import LLMError
-    from treeagent.agents.llm_config import LLMConfigError
-    from treeagent.agents.vllm_server import ServerStartError
+    from treeagent.agents.llm.client import LLMError
+    from treeagent.agents.llm.config import LLMConfigError
+    from treeagent.agents.llm.vllm_server import ServerStartError
 
     return (LLMError, LLMConfigError, ServerStartError)
 
@@ -130,8 +130,8 @@ def unknown_names() -> tuple[type[BaseException], ...]:
 async def model_endpoints(base_url: str | None) -> AsyncIterator[dict[str, Any]]:
     """The model client's settings (LLMConfig fields, no API key) that a run's searches share: every
     endpoint listed in `base_url` or the configuration, else the embedded model, started for the run."""
-    from treeagent.agents.llm_config import LLMConfig
-    from treeagent.agents.vllm_server import serve_or_connect
+    from treeagent.agents.llm.config import LLMConfig
+    from treeagent.agents.llm.vllm_server import serve_or_connect
 
     configured = LLMConfig.load(base_urls=base_url)
     async with serve_or_connect(base_url) as server:

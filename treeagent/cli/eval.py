@@ -128,8 +128,8 @@ async def _run_coding(
     ray: str | None,
     options: dict[str, Any],
 ) -> Any:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.llm.client import LLMClient
+    from treeagent.agents.llm.config import LLMConfig
     from treeagent.coding.evaluation import run_eval
     from treeagent.sandbox import ProcessSandbox
 
@@ -198,8 +198,8 @@ def _miniwob(
 async def _run_miniwob(
     names: list[str], seeds: list[int], config: Any, results: Path, traces: Path | None, base_url: str | None
 ) -> Any:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.llm.client import LLMClient
+    from treeagent.agents.llm.config import LLMConfig
     from treeagent.web.evaluation import run_miniwob_eval
 
     total = len(names) * len(seeds)
@@ -239,8 +239,8 @@ def _bfcl(category: str, controller: str, budget_calls: int, limit: int | None, 
 
 
 async def _run_bfcl(tasks: list[Any], category: str, name: str, budget_calls: int, results: Path, *rest: Any) -> Any:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.llm.client import LLMClient
+    from treeagent.agents.llm.config import LLMConfig
     from treeagent.tools.suite import run_bfcl
 
     jobs, seed, width, traces, base_url = rest

@@ -58,7 +58,7 @@ def play(
     OpenSpielEnv(game)  # an unknown game fails here, with close matches named
     config = None
     if PLAYERS[player_a].needs_llm or PLAYERS[kind_b].needs_llm:
-        from treeagent.agents.llm_config import LLMConfig
+        from treeagent.agents.llm.config import LLMConfig
 
         config = LLMConfig.load(base_urls=[base_url] if base_url else None)
         if not config.base_urls:
@@ -107,7 +107,7 @@ async def _match(
 
     llm = None
     if config is not None:
-        from treeagent.agents.llm_client import LLMClient
+        from treeagent.agents.llm.client import LLMClient
 
         llm = LLMClient(config)
     try:

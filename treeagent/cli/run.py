@@ -150,9 +150,9 @@ async def _search(
     async with contextlib.AsyncExitStack() as stack:
         llm = None
         if needs_model(policy_name, evaluator_name):
-            from treeagent.agents.llm_client import LLMClient
-            from treeagent.agents.llm_config import LLMConfig
-            from treeagent.agents.vllm_server import serve_or_connect
+            from treeagent.agents.llm.client import LLMClient
+            from treeagent.agents.llm.config import LLMConfig
+            from treeagent.agents.llm.vllm_server import serve_or_connect
 
             server = await stack.enter_async_context(serve_or_connect(base_url))
             llm = await stack.enter_async_context(LLMClient(LLMConfig.load(base_urls=server.base_url)))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from treeagent.agents.vllm_server import ServerConfig
+    from treeagent.agents.llm.vllm_server import ServerConfig
 
 
 def serve(
@@ -47,7 +47,7 @@ def serve(
     ] = False,
 ) -> None:
     """Serve an OpenAI-compatible endpoint with vLLM (CPU or GPU build) until Ctrl-C."""
-    from treeagent.agents import engine_env, vllm_server
+    from treeagent.agents.llm import engine_env, vllm_server
 
     def log(msg: str) -> None:
         typer.echo(msg, err=True)
@@ -105,14 +105,14 @@ def _cancel_on_signals() -> None:
 
 
 async def _start_background(config: ServerConfig, log: Callable[[str], None]) -> str:
-    from treeagent.agents.vllm_server import start_background
+    from treeagent.agents.llm.vllm_server import start_background
 
     _cancel_on_signals()
     return await start_background(config, log)
 
 
 async def _serve_foreground(config: ServerConfig, log: Callable[[str], None]) -> None:
-    from treeagent.agents.vllm_server import ServerStartError, VLLMServer
+    from treeagent.agents.llm.vllm_server import ServerStartError, VLLMServer
 
     server = VLLMServer(config, log=log)
     _cancel_on_signals()

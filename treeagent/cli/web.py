@@ -122,9 +122,9 @@ def run(
 async def _search(
     task: Any, config: Any, max_live: int, listed: bool, trace: Path | None, resume: bool, base_url: str | None
 ) -> tuple[Any, dict[str, Any]]:
-    from treeagent.agents.llm_client import LLMClient
-    from treeagent.agents.llm_config import LLMConfig
-    from treeagent.agents.vllm_server import serve_or_connect
+    from treeagent.agents.llm.client import LLMClient
+    from treeagent.agents.llm.config import LLMConfig
+    from treeagent.agents.llm.vllm_server import serve_or_connect
     from treeagent.agents.web import TrajectoryJudge, stop_judge
     from treeagent.cli.run import _with_progress
     from treeagent.environments.web import WebEnv

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.coding.solve import asolve_code
 from treeagent.environments.code import CodeProblem
 from treeagent.registry import DEFAULT_SOLVER
@@ -74,7 +74,7 @@ async def solve_problem(
     """One problem's row (the cell of `eval` and `compare`, here or in a Ray worker): the solver
     run on problem `spec["id"]` (loaded from `spec["source"]` unless given), its answer judged.
     Without `llm`/`sandbox` (a worker) it opens its own, on `spec["llm"]` (LLMConfig fields)."""
-    from treeagent.agents.llm_config import LLMConfig
+    from treeagent.agents.llm.config import LLMConfig
     from treeagent.environments.code import load_problems
     from treeagent.sandbox import ProcessSandbox
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_config import LLMConfig
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.config import LLMConfig
 from treeagent.coding.solvers import DEFAULT_SOLVER, build_solver
 from treeagent.environments.code import (
     CodeEnv,
@@ -139,7 +139,7 @@ async def asolve_code(
         problem = problem_from_call(problem, tests, entry_point=entry_point, hidden_tests=hidden_tests)
     async with contextlib.AsyncExitStack() as stack:
         if llm is None:
-            from treeagent.agents.vllm_server import serve_or_connect
+            from treeagent.agents.llm.vllm_server import serve_or_connect
 
             server = await stack.enter_async_context(serve_or_connect(base_url))
             llm = await stack.enter_async_context(LLMClient(LLMConfig.load(base_urls=server.base_url)))

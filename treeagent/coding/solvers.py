@@ -33,7 +33,7 @@ from treeagent.agents.coding import (
     CodeReflector,
     PassRateEvaluator,
 )
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.registry import DEFAULT_SOLVER, SOLVERS
 from treeagent.search import DFSDT, MCTS, BestFirst, Budget, Controller, RepeatedSampling
 from treeagent.search.adaptive import AdaptiveSearch

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from treeagent.agents.base import Evaluator, NodeView
-from treeagent.agents.llm_client import LLMClient
+from treeagent.agents.llm.client import LLMClient
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
 from treeagent.agents.tools.policy import Mode, ToolPolicy
 from treeagent.environments.base import Task

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from treeagent.agents.heuristics import EnvReward
-from treeagent.agents.llm_client import LLMClient, Sampling
+from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.agents.llm_policy import LLMPolicy
 from treeagent.agents.web import WEB_PROMPT, TrajectoryJudge
 from treeagent.registry import CONTROLLERS

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from treeagent.agents.base import SearchStop
-from treeagent.agents.llm_client import LLMClient
-from treeagent.agents.llm_types import LLMError
+from treeagent.agents.llm.client import LLMClient
+from treeagent.agents.llm.types import LLMError
 from treeagent.environments.web import WebEnv, miniwob_task
 from treeagent.runner import CellEvent, run_cells
 from treeagent.web.agents import WebSearchConfig, make_controller

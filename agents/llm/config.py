@@ -51,7 +51,7 @@ class LLMConfig(BaseModel):
     #: most choices one request may ask for (servers that cap n, e.g. llama.cpp: 1); the client
     #: tops up with further requests. None: no cap.
     max_n_per_request: int | None = Field(default=None, ge=1)
-    #: record/replay file (JSONL, see agents/cassette.py): re-run a search without a model, or
+    #: record/replay file (JSONL, see agents/llm/cassette.py): re-run a search without a model, or
     #: record one. Modes: record, replay (no model needed), auto (replay what is there).
     cassette: str | None = None
     cassette_mode: Literal["record", "replay", "auto"] = "auto"

@@ -1,6 +1,6 @@
 """Starts vLLM's OpenAI-compatible server (CPU or GPU build) with the flags a tree search wants.
 
-The server runs under `treeagent.agents.supervisor` in a process group of its own, so stopping it
+The server runs under `treeagent.agents.llm.supervisor` in a process group of its own, so stopping it
 (or the launcher dying) takes the engine and worker processes with it. `VLLMServer` is an async
 context manager for scripts and tests; `serve_or_connect` uses a configured endpoint when there is
 one and starts the embedded default model otherwise; `start_background`/`stop_background` keep a
@@ -24,9 +24,9 @@ from pathlib import Path
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from treeagent.agents import engine_cores, engine_env
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.process_groups import group_alive, kill_group
+from treeagent.agents.llm import engine_cores, engine_env
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.process_groups import group_alive, kill_group
 
 
 class ServerStartError(RuntimeError):
@@ -239,7 +239,7 @@ class VLLMServer:
         cmd, env = await asyncio.to_thread(prepare, self.config, self._log)
         bind, cores = engine_cores.assign(env, run_dir(), self.config.port, group_alive)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        supervisor = [sys.executable, "-m", "treeagent.agents.supervisor"]
+        supervisor = [sys.executable, "-m", "treeagent.agents.llm.supervisor"]
         if not detach:
             supervisor += ["--parent", str(os.getpid())]
         self._log(f"starting the engine on {self.base_url} (log: {self.log_file})")

@@ -245,7 +245,7 @@ def _convert_default_model(out: Path, python: Path, log: Callable[[str], None]) 
 
 
 def main() -> None:
-    """`python -m treeagent.agents.engine_env`: install the engine and the model, print their paths."""
+    """`python -m treeagent.agents.llm.engine_env`: install the engine and the model, print their paths."""
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -4,7 +4,7 @@ A killed vLLM API server leaves its engine and worker processes running (~3.7 GB
 therefore starts this supervisor as a new session (its own process group); the supervisor starts
 the server inside that group and, on SIGTERM/SIGINT/SIGHUP, on the server's exit, or when the
 parent that launched it dies (PR_SET_PDEATHSIG), terminates the server and then kills the whole
-group. Run as `python -m treeagent.agents.supervisor [--parent PID] -- command ...`.
+group. Run as `python -m treeagent.agents.llm.supervisor [--parent PID] -- command ...`.
 """
 
 from __future__ import annotations

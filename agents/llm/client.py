@@ -31,11 +31,11 @@ from tenacity import (
 )
 
 from treeagent.agents.base import BudgetExhausted, Usage, UsageSink, release_calls, reserve_calls
-from treeagent.agents.cassette import Cassette, request_key
-from treeagent.agents.endpoints import Endpoint, EndpointPool
-from treeagent.agents.llm_config import LLMConfig
-from treeagent.agents.llm_failures import given_up, is_transient, refused
-from treeagent.agents.llm_types import (
+from treeagent.agents.llm.cassette import Cassette, request_key
+from treeagent.agents.llm.config import LLMConfig
+from treeagent.agents.llm.endpoints import Endpoint, EndpointPool
+from treeagent.agents.llm.failures import given_up, is_transient, refused
+from treeagent.agents.llm.types import (
     Choice,
     Completion,
     ContextLengthError,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import openai
 
-from treeagent.agents.llm_types import (
+from treeagent.agents.llm.types import (
     ContextLengthError,
     LLMError,
     LLMRequestError,
