@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from treeagent.sandbox import uids
-from treeagent.sandbox.docker_image import WORKER_DIR, ensure_image
+from treeagent.sandbox.docker_image import WORKER_DIR, connect, ensure_image
 from treeagent.sandbox.models import RunRequest, SandboxError
 from treeagent.sandbox.pool import PooledSandbox, WorkerConn, log
 from treeagent.sandbox.process import base_interpreter
@@ -26,24 +26,6 @@ from treeagent.sandbox.process import base_interpreter
 LABEL = "treeagent.sandbox"
 _MUX = struct.Struct(">BxxxI")
 _WORKER_PIDS = 16  # the container's init, the worker, its evaluator, a cleanup helper, and spare
-
-
-def connect() -> Any:
-    """A Docker client whose daemon answers, or a SandboxError saying what to do. Blocking."""
-    try:
-        import docker
-    except ImportError as exc:
-        raise SandboxError("the Docker backend needs the Docker SDK: pip install 'treeagent[docker]'") from exc
-    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    try:
-        client = docker.from_env(timeout=30)
-        client.ping()
-    except Exception as exc:
-        raise SandboxError(
-            f"no Docker daemon answers at {where} ({type(exc).__name__}): start one with "
-            "`bash scripts/dockerd.sh start` (or your system's docker service), or use ProcessSandbox"
-        ) from exc
-    return client
 
 
 class _ExecConn(WorkerConn):

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from treeagent.sandbox.models import SandboxError
+
 REPOSITORY = "treeagent-sandbox"
 WORKER_DIR = "/opt/treeagent"
 WORKER_FILES = (
@@ -109,11 +111,26 @@ def ensure_image(client: Any) -> str:
     return tag
 
 
+def connect() -> Any:
+    """A Docker client whose daemon answers, or a SandboxError saying what to do. Blocking."""
+    try:
+        import docker
+    except ImportError as exc:
+        raise SandboxError("the Docker backend needs the Docker SDK: pip install 'treeagent[docker]'") from exc
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:
+        raise SandboxError(
+            f"no Docker daemon answers at {where} ({type(exc).__name__}): start one with "
+            "`bash scripts/dockerd.sh start` (or your system's docker service), or use ProcessSandbox"
+        ) from exc
+    return client
+
+
 def build_main() -> int:
     """Build the image if it is missing; print its tag. The command line's `build-image`."""
-    from treeagent.sandbox.container import connect
-    from treeagent.sandbox.models import SandboxError
-
     t0 = time.perf_counter()
     try:
         client = connect()

@@ -7,7 +7,7 @@ import asyncio
 from typing import Literal
 
 from treeagent.agents.base import HeldCalls, NodeView, reserve_calls
-from treeagent.agents.coding.fitting import complete_fitting
+from treeagent.agents.coding.context_fit import complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
 from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.agents.llm_evaluator import SCORE_MAX, Score

@@ -21,8 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from treeagent.agents.base import BudgetExhausted, HeldCalls, NodeView, Proposal, release_calls, reserve_calls
+from treeagent.agents.coding.context_fit import Build, complete_fitting
 from treeagent.agents.coding.feedback import verbal_feedback
-from treeagent.agents.coding.fitting import Build, complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
 from treeagent.agents.llm.client import Choice, LLMClient, Sampling
 from treeagent.environments.code import CodeAction, CodeState, extract_code, task_fields

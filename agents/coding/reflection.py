@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 
 from treeagent.agents.base import NodeView
+from treeagent.agents.coding.context_fit import complete_fitting
 from treeagent.agents.coding.feedback import verbal_feedback
-from treeagent.agents.coding.fitting import complete_fitting
 from treeagent.agents.coding.prompts import DEFAULT_PROMPTS, CodePrompts
 from treeagent.agents.llm.client import LLMClient, Sampling
 from treeagent.agents.parsing import first_sentences

@@ -92,7 +92,7 @@ async def test_solve_and_eval_commands(live_base_url: str, tmp_path: Path) -> No
 
 
 async def test_a_prompt_over_the_context_is_retried_shorter(live_llm: LLMClient) -> None:
-    from treeagent.agents.coding.fitting import complete_fitting
+    from treeagent.agents.coding.context_fit import complete_fitting
     from treeagent.agents.coding.prompts import CodePrompts
     from treeagent.agents.llm.client import ContextLengthError, Sampling
     from treeagent.environments.code import CodeState

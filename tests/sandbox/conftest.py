@@ -9,7 +9,7 @@ import pytest_asyncio
 
 from tests.sandbox.sandbox_helpers import DOCKER_UID_BASE, PROCESS_UID_BASE, WORKERS
 from treeagent.sandbox import DockerSandbox, ProcessSandbox, SandboxError
-from treeagent.sandbox.container import connect
+from treeagent.sandbox.docker_image import connect
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.insight.conftest import copied, edited_copy, line_count, torn_copy
+from tests.traces.conftest import copied, edited_copy, line_count, torn_copy
 from treeagent.cli.main import app
 from treeagent.export import PreferencePair, SFTRecord, preference_pairs, sft_records
 from treeagent.search.trace_tree import TraceTree, load_tree

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.insight.conftest import BIG_NODES, line_count, torn_copy
-from tests.insight.markup_env import INJECTION, MarkupEnv
+from tests.traces.conftest import BIG_NODES, line_count, torn_copy
+from tests.traces.markup_env import INJECTION, MarkupEnv
 from treeagent.agents.heuristics import EnvReward, UniformPolicy
 from treeagent.cli.main import app
 from treeagent.environments.base import Task

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.insight.conftest import edited_copy, line_count, torn_copy, write_file
+from tests.traces.conftest import edited_copy, line_count, torn_copy, write_file
 from treeagent.agents.llm.client import capped_messages
 from treeagent.search import TraceError, TraceWriter, read_records
 from treeagent.search.trace_tree import load_tree

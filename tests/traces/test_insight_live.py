@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.insight.conftest import read_jsonl
+from tests.traces.conftest import read_jsonl
 from treeagent.agents.llm.client import LLMClient
 from treeagent.agents.llm.config import LLMConfig
 from treeagent.agents.llm_evaluator import LLMSelfEvaluator
