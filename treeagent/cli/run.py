@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +39,7 @@ from treeagent.registry import (
 from treeagent.search import Budget, Controller, SearchResult, TraceError
 from treeagent.search.faults import error_text
 from treeagent.search.knobs import KnobError
+from treeagent.search.state_check import StateMutationWarning
 from treeagent.search.trace import check_trace_path
 
 
@@ -121,7 +123,9 @@ def run(
         strict,
     )
     try:
-        result = asyncio.run(search)
+        with warnings.catch_warnings():  # the summary says it, in words, not a stack of warnings
+            warnings.simplefilter("ignore", StateMutationWarning)
+            result = asyncio.run(search)
     except Exception as exc:
         if not strict or isinstance(exc, (UserError, SearchStop, EnvSpecError, TraceError, *llm_errors())):
             raise
@@ -202,3 +206,5 @@ def _report(result: SearchResult) -> None:
     if result.trace_path is not None:
         table.add_row("trace", f"{result.trace_path}  (treeagent show {result.trace_path})")
     console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
