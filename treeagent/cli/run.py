@@ -100,6 +100,8 @@ def run(
     controller, policy = CONTROLLERS.canonical(controller), POLICIES.canonical(policy)
     evaluator = EVALUATORS.canonical(evaluator)
     budget_fields = parse_budget(budget)
+    if resume and trace is None:
+        raise UserError("--resume needs --trace FILE (the trace of the run to resume)")
     if trace is not None:
         check_trace_path(trace)  # before any model is started
     try:
