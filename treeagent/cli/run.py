@@ -30,7 +30,9 @@ from treeagent.registry import (
     EVALUATORS,
     POLICIES,
     EnvSpecError,
+    auto_evaluator,
     controller_knob_values,
+    controller_max_depth,
     make,
     needs_model,
     search_agents,
@@ -109,6 +111,9 @@ def run(
     except KnobError as exc:
         raise UserError(f"bad --set: {exc}") from None
     environment, the_task = make(env, task, task_json)
+    if evaluator == "auto":
+        evaluator, why = auto_evaluator(environment, needs_model(policy, evaluator))
+        console.print(f"evaluator: {evaluator} (auto: {why})", highlight=False, soft_wrap=True)
     search = _search(
         environment,
         the_task,
@@ -162,7 +167,8 @@ async def _search(
 
             server = await stack.enter_async_context(serve_or_connect(base_url))
             llm = await stack.enter_async_context(LLMClient(LLMConfig.load(base_urls=server.base_url)))
-        policy, evaluator = search_agents(policy_name, evaluator_name, llm)
+        depth = controller_max_depth(controller_name, knobs)
+        policy, evaluator = search_agents(policy_name, evaluator_name, llm, env=env, max_depth=depth)
         controller: Controller = search_controller(
             controller_name,
             policy_name,
