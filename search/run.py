@@ -161,7 +161,10 @@ class SearchRun:
                 raise
             except Exception as exc:  # a fault in one branch fails that node only
                 self.contain(exc)
-                self.fail(node, f"policy failed: {error_text(exc)}")
+                error = f"policy failed: {error_text(exc)}"
+                # counted like any expansion (stats, the viewer's chart); resume asks the policy again
+                self.record({"type": "expand", "node": node.id, "key": cache_key, "proposals": [], "error": error})
+                self.fail(node, error)
                 self._expanded(node, [], False)
                 return []
         else:
