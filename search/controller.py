@@ -140,6 +140,7 @@ class Controller(ABC):
                 stats=meter.finish(),
                 stop_reason=stop_reason,
                 trace_path=self.trace_path,
+                warnings=[w for w in (run.mutation.warning,) if w is not None],
             )
             if writer is not None:
                 if cache is not None:

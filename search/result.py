@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ class SearchResult:
 
     best: the solved node if the search solved the task, else the most promising node it found.
     stop_reason: "solved", "exhausted" (nothing left to expand), or the budget limit that was hit.
+    warnings: what the search noticed that makes its answer doubtful (an environment whose step
+        changed the state it was given), one line each.
     """
 
     controller: str
@@ -27,6 +29,7 @@ class SearchResult:
     stats: Stats
     stop_reason: str
     trace_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def best_path(self) -> list[Node]:

@@ -33,6 +33,7 @@ from treeagent.search.budget import Meter, NodeCharge
 from treeagent.search.events import Events, Expanded, NodeRecorded, snapshot
 from treeagent.search.faults import error_text
 from treeagent.search.node import KEY_SEPARATOR, Node, Status, Tree
+from treeagent.search.state_check import MutationCheck
 from treeagent.search.trace import ResumeCache, TraceWriter, encode_proposal, node_record
 
 _SEED_MIX = 0x9E3779B1
@@ -89,6 +90,8 @@ class SearchRun:
         #: any: a token-level rollout's tokens and priors, say)
         self.proposal_meta: dict[int, dict[str, Any]] = {}
         self.solution: Node | None = None
+        #: the first steps of the run are checked for changing the state they were given
+        self.mutation = MutationCheck(env)
         if root_step.terminal:
             self.tree.root.status = Status.TERMINAL
         self.record_node(self.tree.root)
@@ -158,7 +161,10 @@ class SearchRun:
                 raise
             except Exception as exc:  # a fault in one branch fails that node only
                 self.contain(exc)
-                self.fail(node, f"policy failed: {error_text(exc)}")
+                error = f"policy failed: {error_text(exc)}"
+                # counted like any expansion (stats, the viewer's chart); resume asks the policy again
+                self.record({"type": "expand", "node": node.id, "key": cache_key, "proposals": [], "error": error})
+                self.fail(node, error)
                 self._expanded(node, [], False)
                 return []
         else:
@@ -246,13 +252,16 @@ class SearchRun:
             return False
         parent = node.parent
         assert parent is not None and parent.step is not None
+        state, before = parent.step.state, self.mutation.before(parent.step.state)
         try:
-            step = self.env.step_now(parent.step.state, node.action)
+            step = self.env.step_now(state, node.action)
         except Exception as exc:
             self.contain(exc)
             node.status = Status.OPEN
             self.fail(node, error_text(exc))
             return True
+        finally:
+            self.mutation.after(state, before, "step_now")
         node.step = step
         node.status = Status.TERMINAL if step.terminal else Status.OPEN
         if self.recording:
@@ -266,13 +275,16 @@ class SearchRun:
         if not self.meter.try_env_step():
             return None
         assert parent.step is not None
+        state, before = parent.step.state, self.mutation.before(parent.step.state)
         try:
-            step = self.env.step_now(parent.step.state, proposal.action)
+            step = self.env.step_now(state, proposal.action)
         except Exception as exc:
             self.contain(exc)
             child = self._new_child(parent, proposal, None, "")
             self.fail(child, error_text(exc))
             return child
+        finally:
+            self.mutation.after(state, before, "step_now")
         child = self._new_child(parent, proposal, step, "")
         if step.terminal:
             child.status = Status.TERMINAL
@@ -287,8 +299,9 @@ class SearchRun:
             return None
         assert parent.step is not None
         text = self.action_text(parent, proposal.action)
+        state, before = parent.step.state, self.mutation.before(parent.step.state)
         try:
-            coro = self.env.step(parent.step.state, proposal.action)
+            coro = self.env.step(state, proposal.action)
             step = await (asyncio.wait_for(coro, self.step_timeout) if self.step_timeout else coro)
         except TimeoutError as exc:
             self.contain(exc)
@@ -300,6 +313,8 @@ class SearchRun:
             child = self._new_child(parent, proposal, None, text)
             self.fail(child, f"environment step failed: {error_text(exc)}")
             return child
+        finally:
+            self.mutation.after(state, before, "step")
         child = self._new_child(parent, proposal, step, text)
         if step.terminal:
             child.status = Status.TERMINAL

@@ -198,7 +198,7 @@ class ResumeCache:
                         f"{record.get('task', {}).get('id')!r}, not {controller} on {task_id!r}; "
                         "resume with the same controller and task, or write to a new trace file"
                     )
-            elif kind == "expand":
+            elif kind == "expand" and record.get("error") is None:  # a failed one is asked again
                 cache.proposals[record["key"]] = record["proposals"]
             elif kind == "value":
                 cache.values[record["key"]] = record["value"]

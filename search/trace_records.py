@@ -48,6 +48,8 @@ class NodeRecord(TraceRecord):
 class ExpandRecord(TraceRecord):
     node: int
     proposals: list[dict[str, Any]] = Field(default_factory=list)
+    #: the policy raised: the expansion was spent and gave nothing (a resumed run asks again)
+    error: str | None = None
 
 
 class ValueRecord(TraceRecord):

@@ -28,6 +28,7 @@ from treeagent.registry import (
     POLICIES,
     SOLVERS,
     controller_knob_values,
+    controller_max_depth,
     controller_takes,
     make,
     normalise,
@@ -308,7 +309,9 @@ async def _search_cell(spec: dict[str, Any]) -> dict[str, Any]:
             from treeagent.agents.llm.config import LLMConfig
 
             llm = await stack.enter_async_context(LLMClient(LLMConfig.load(**spec.get("llm") or {})))
-        policy, evaluator = search_agents(spec["policy"], spec["evaluator"], llm)
+        knobs = knobs_for(name, spec["knobs"])
+        depth = controller_max_depth(name, knobs)
+        policy, evaluator = search_agents(spec["policy"], spec["evaluator"], llm, env=env, max_depth=depth)
         controller = search_controller(
             name,
             spec["policy"],
@@ -317,7 +320,7 @@ async def _search_cell(spec: dict[str, Any]) -> dict[str, Any]:
             budget=Budget(**spec["budget"]),
             seed=spec["seed"],
             concurrency=spec["concurrency"],
-            **knobs_for(name, spec["knobs"]),
+            **knobs,
         )
         try:
             result = await controller.run(env, task)

@@ -169,9 +169,10 @@ EVALUATORS = Registry("evaluator")
 
 
 def _agent(path: str, *, with_llm: bool = False, **kwargs: Any) -> Callable[..., Any]:
-    """`Class(llm, **kwargs)` (or without the model) from `module:Class`, imported when first built."""
+    """`Class(llm, **kwargs)` (or without the model) from `module:Class`, imported when first built;
+    keywords given at build time are added (a rollout's `max_steps`)."""
     build = lazy(path)
-    return lambda llm=None: build(llm, **kwargs) if with_llm else build(**kwargs)
+    return lambda llm=None, **more: build(llm, **kwargs, **more) if with_llm else build(**kwargs, **more)
 
 
 _ROLLOUTS = _agent("treeagent.agents.heuristics:RandomRollout", n=4)
@@ -181,22 +182,58 @@ POLICIES.register(
 )
 _LLM_POLICY = _agent("treeagent.agents.llm_policy:LLMPolicy", with_llm=True)
 POLICIES.register(Recipe("llm", "the model proposes actions", _LLM_POLICY, needs_llm=True))
-EVALUATORS.register(Recipe("auto", "the model's self-evaluation when a model is used, else rollouts", _ROLLOUTS))
-EVALUATORS.register(Recipe("rollout", "mean reward of 4 random rollouts", _ROLLOUTS))
+EVALUATORS.register(
+    Recipe("auto", "the model when one is used, else rollouts where actions are listed, else reward", _ROLLOUTS)
+)
+EVALUATORS.register(Recipe("rollout", "mean outcome of 4 random playouts", _ROLLOUTS))
 EVALUATORS.register(Recipe("reward", "the environment's reward", _agent("treeagent.agents.heuristics:EnvReward")))
 EVALUATORS.register(Recipe("llm", "the model's self-evaluation", _SELF_EVALUATION, needs_llm=True))
+
+#: a game's playouts run to its end (its value is known only there); this only stops a runaway one
+GAME_ROLLOUT_STEPS = 1000
 
 
 def needs_model(policy: str, evaluator: str) -> bool:
     return POLICIES[policy].needs_llm or EVALUATORS[evaluator].needs_llm
 
 
-def search_agents(policy: str, evaluator: str, llm: Any = None) -> tuple[Any, Any]:
-    """The policy and evaluator named; `auto` is the model's self-evaluation when one is used."""
-    chosen = EVALUATORS[evaluator]
-    if normalise(chosen.name) == "auto" and llm is not None:
-        chosen = EVALUATORS["llm"]
-    return POLICIES[policy](llm), chosen(llm)
+def auto_evaluator(env: Environment[Any, Any] | None, model: bool) -> tuple[str, str]:
+    """What `--evaluator auto` stands for on `env` (None: not known yet), with a model in use or
+    not: the evaluator's name and why it was chosen."""
+    if model:
+        return "llm", "a model is in use: it scores the nodes"
+    if env is None or type(env).legal_actions is not Environment.legal_actions:
+        return "rollout", "the environment has legal_actions; use --evaluator reward for speed"
+    return "reward", "the environment lists no legal actions to play out at random"
+
+
+def rollout_steps(env: Environment[Any, Any] | None, max_depth: int | None) -> int:
+    """How long a random playout may run: to the end in a game; in a single-player task no deeper
+    than the search goes (`max_depth`). A longer walk answers a question the search cannot act on:
+    a 1,000-step random walk through a small maze finds the goal from anywhere, every node scores
+    1.0 and best-first stops at once; an environment without an end pays 4,000 steps a node."""
+    if max_depth is None or (env is not None and env.capabilities.players > 1):
+        return GAME_ROLLOUT_STEPS
+    return max(1, max_depth)
+
+
+def search_agents(
+    policy: str, evaluator: str, llm: Any = None, *, env: Any = None, max_depth: int | None = None
+) -> tuple[Any, Any]:
+    """The policy and evaluator named, for `env` searched `max_depth` deep (where known): `auto`
+    is chosen by `auto_evaluator`, a rollout runs `rollout_steps` at most."""
+    name = normalise(evaluator)
+    if name == "auto":
+        name = auto_evaluator(env, llm is not None)[0]
+    chosen = EVALUATORS[name]
+    built = chosen(llm, max_steps=rollout_steps(env, max_depth)) if name == "rollout" else chosen(llm)
+    return POLICIES[policy](llm), built
+
+
+def controller_max_depth(name: str, knobs: Mapping[str, Any]) -> int:
+    """How deep controller `name` searches with these `--set` knobs."""
+    depth = knobs.get("max_depth")
+    return int(depth) if depth is not None else int(CONTROLLERS[name].target.default_max_depth)
 
 
 #: children per MCTS expansion with a model's policy, unless a knob says otherwise

@@ -42,3 +42,46 @@ class BadLegalActions(Counter):
 class NoLegalActions(Counter):
     def legal_actions(self, state: int) -> None:  # type: ignore[override]
         return None
+
+
+class AppendsToState(Environment[list[int], int]):
+    """Count up to 3 with the moves made so far as the state; its step appends to the list it was
+    given, so every sibling is stepped from a parent that has changed under it."""
+
+    name = "appends"
+    capabilities = Capabilities(deterministic=True, cheap_clone=True)
+
+    async def reset(self, task: Task) -> Step[list[int]]:
+        return Step([], observation="0")
+
+    async def step(self, state: list[int], action: int) -> Step[list[int]]:
+        return self.step_now(state, action)
+
+    def step_now(self, state: list[int], action: int) -> Step[list[int]]:
+        state.append(action)  # the bug: `state + [action]` would be a new list
+        total = sum(state)
+        return Step(state, observation=str(total), reward=1.0 if total == 3 else 0.0, terminal=total >= 3)
+
+    def legal_actions(self, state: list[int]) -> list[int]:
+        return [1, 2]
+
+    def render(self, state: list[int]) -> str:
+        return str(sum(state))
+
+
+class AppendsToStateAsync(AppendsToState):
+    """The same bug in an environment stepped asynchronously (no cheap clone)."""
+
+    capabilities = Capabilities(deterministic=True, cheap_clone=False)
+
+    async def step(self, state: list[int], action: int) -> Step[list[int]]:
+        state.append(action)  # the bug
+        return Step(list(state), observation=str(sum(state)), terminal=sum(state) >= 3)
+
+
+class ListCounter(AppendsToState):
+    """The well-behaved version: a new list per step."""
+
+    def step_now(self, state: list[int], action: int) -> Step[list[int]]:
+        new = [*state, action]
+        return Step(new, observation=str(sum(new)), reward=1.0 if sum(new) == 3 else 0.0, terminal=sum(new) >= 3)

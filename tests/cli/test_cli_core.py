@@ -1,4 +1,4 @@
-"""The command line: play, show and their errors (run in-process through typer's runner)."""
+"""The command line: play, show, help and their errors (run in-process through typer's runner)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,18 @@ def test_user_errors_are_one_clear_line_not_a_traceback(args: list[str], message
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "solve", "eval", "compare", "play", "web run"])
+def test_help_reads_whole_in_an_80_column_terminal(command: str) -> None:
+    narrow = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80"})
+    wide = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.output.splitlines()
+    assert not [line for line in lines if line.rstrip().endswith("…")]
+    assert "…" not in narrow.output and max(len(line) for line in lines) <= 80
+    # the option summaries read as lines of text, not stacked a word a line in a thin column
+    assert len(lines) <= 1.25 * len(wide.output.splitlines())
 
 
 def test_show_prints_the_tree_with_the_best_path(tmp_path: Path) -> None:

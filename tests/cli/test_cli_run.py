@@ -8,9 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from examples.maze_env import MazeEnv, controllers
+from treeagent.agents.heuristics import UniformPolicy
 from treeagent.cli.main import app
 from treeagent.environments.base import Task
-from treeagent.search import read_records
+from treeagent.search import BestFirst, read_records
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +69,7 @@ def test_run_a_user_environment_from_a_file(monkeypatch: pytest.MonkeyPatch) -> 
         (["run", "game24", "--task", "1 2 3 4", "--set", "branching=0"], "branching must be at least 1, got 0"),
         (["run", "game24", "--task", "1 2 3 4", "-b", "expansions=0"], "bad budget"),
         (["run", "game24", "--task", "1 2 3 4", "-b", "steps=3"], "bad budget 'steps=3'"),
-        (["run", "game24", "--task", "1 2 3 4", "--resume"], "resume=True needs trace"),
+        (["run", "game24", "--task", "1 2 3 4", "--resume"], "--resume needs --trace FILE (the trace of the run"),
         (["run", "no_module_here:Env", "--task", "x"], "cannot import 'no_module_here'"),
         (["run", "treeagent.search:Budget", "--task", "x"], "is not an Environment subclass"),
     ],
@@ -78,6 +79,14 @@ def test_run_user_errors(args: list[str], message: str) -> None:
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_resume_without_a_trace_speaks_the_callers_language() -> None:
+    result = runner.invoke(app, ["run", "game24", "--task", "1 2 3 4", "--resume"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "resume=True" not in result.output
+    assert " ".join(result.output.split()) == "error: --resume needs --trace FILE (the trace of the run to resume)"
+    with pytest.raises(ValueError, match=r"resume=True needs trace=PATH"):
+        BestFirst(UniformPolicy(), resume=True)
 
 
 async def test_one_small_class_works_with_every_controller() -> None:

@@ -23,9 +23,11 @@ from treeagent.registry import (
     Recipe,
     Registry,
     UnknownRecipe,
+    auto_evaluator,
     make,
     register_controller,
     register_environment,
+    search_agents,
 )
 from treeagent.search import Beam, Budget, Controller
 from treeagent.tools.suite import canonical_controller
@@ -193,3 +195,45 @@ def test_a_registry_lists_only_the_choices_a_domain_allows() -> None:
     with pytest.raises(UnknownRecipe, match=r"^unknown thing 'c' here; choose one of: a-one, b_two$"):
         table.get_recipe("c", among=("a_one", "b-two"), where=" here")
     assert table.canonical("A-ONE") == "a_one" and "B-Two" in table and len(table) == 3
+
+
+class OpenCorridor(Corridor):
+    """The corridor with an open action space (no `legal_actions`)."""
+
+    legal_actions = Environment.legal_actions  # type: ignore[assignment]
+
+
+def test_auto_evaluator_says_what_it_picks_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    args = ["run", "examples/maze_env.py:MazeEnv", "--task-json", '{"id": "maze"}']
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines()[0] == (
+        "evaluator: rollout (auto: the environment has legal_actions; use --evaluator reward for speed)"
+    )
+    chosen = runner.invoke(app, [*args, "--evaluator", "reward"], env={"COLUMNS": "200"})
+    assert chosen.exit_code == 0 and "evaluator:" not in chosen.output
+
+
+def test_auto_rollouts_go_no_deeper_than_the_search_in_a_single_player_task() -> None:
+    from treeagent.agents.heuristics import EnvReward
+    from treeagent.environments.games.openspiel import OpenSpielEnv
+
+    _, rollout = search_agents("uniform", "auto", env=Corridor(), max_depth=7)
+    assert isinstance(rollout, RandomRollout) and (rollout.n, rollout.max_steps) == (4, 7)
+    _, explicit = search_agents("uniform", "rollout", env=Corridor(), max_depth=7)
+    assert isinstance(explicit, RandomRollout) and explicit.max_steps == 7
+    _, game = search_agents("uniform", "auto", env=OpenSpielEnv("tic_tac_toe"), max_depth=7)
+    assert isinstance(game, RandomRollout) and game.max_steps == 1000  # a game is played to its end
+    assert isinstance(search_agents("uniform", "auto", env=OpenCorridor(), max_depth=7)[1], EnvReward)
+    assert auto_evaluator(OpenCorridor(), model=True)[0] == "llm"
+
+
+def test_auto_rollouts_in_a_maze_leave_the_search_something_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1,000-step random walks found the goal from every cell: every node scored 1.0 and best-first
+    # stopped after one expansion, unsolved
+    monkeypatch.chdir(ROOT)
+    args = ["run", "examples/maze_env.py:MazeEnv", "--task-json", '{"id": "maze"}', "--set", "max_depth=20"]
+    done = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert "solved yes" in " ".join(done.output.split())

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.traces.conftest import edited_copy, line_count, torn_copy, write_file
+from treeagent.agents.base import NodeView, Proposal
+from treeagent.agents.heuristics import EnvReward, UniformPolicy
 from treeagent.agents.llm.client import capped_messages
-from treeagent.search import TraceError, TraceWriter, read_records
+from treeagent.environments.games.game24 import Game24Env, game24_task
+from treeagent.search import BestFirst, TraceError, TraceWriter, read_records
 from treeagent.search.trace_tree import load_tree
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -115,3 +118,40 @@ async def test_long_prompts_keep_their_head_and_tail_in_the_trace() -> None:
     text = kept[1]["content"]
     assert text.startswith("A" * 500) and text.endswith("Z" * 500) and "MIDDLE" not in text
     assert f"[... {len(long) - 1_000} characters cut ...]" in text and len(text) < 1_100
+
+
+class _FailsOnce:
+    """Every legal action, except that call number `failing` raises."""
+
+    def __init__(self, failing: int) -> None:
+        self.failing = failing
+        self.calls = 0
+        self.inner = UniformPolicy()
+
+    async def propose(self, view: NodeView, k: int) -> list[Proposal]:
+        self.calls += 1
+        if self.calls == self.failing:
+            raise RuntimeError("the policy broke")
+        return await self.inner.propose(view, k)
+
+
+async def test_an_expansion_whose_policy_raised_counts_in_the_chart_as_in_the_stats(tmp_path: Path) -> None:
+    trace = tmp_path / "flaky.jsonl"
+    search = BestFirst(_FailsOnce(2), EnvReward(), branching=64, max_depth=3, trace=trace)
+    result = await search.run(Game24Env(), game24_task((4, 9, 10, 13)))
+    tree = load_tree(trace)
+    assert any((n.error or "").startswith("policy failed: RuntimeError: the policy broke") for n in tree.nodes.values())
+    assert tree.end is not None and tree.usage[-1].expansions == tree.end.stats["expansions"]
+    assert tree.end.stats["expansions"] == result.stats.expansions
+
+
+async def test_a_resumed_run_asks_the_policy_again_where_it_raised(tmp_path: Path) -> None:
+    trace = tmp_path / "root.jsonl"
+    task = game24_task((4, 9, 10, 13))
+    broken = await BestFirst(_FailsOnce(1), EnvReward(), branching=64, max_depth=3, trace=trace).run(Game24Env(), task)
+    assert broken.tree.root.failed and broken.stats.expansions == 1
+    policy = _FailsOnce(0)
+    resumed = await BestFirst(policy, EnvReward(), branching=64, max_depth=3, trace=trace, resume=True).run(
+        Game24Env(), task
+    )
+    assert resumed.solved and resumed.stats.replayed_expansions == 0 and policy.calls == resumed.stats.expansions

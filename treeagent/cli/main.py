@@ -15,10 +15,13 @@ from treeagent.cli.solve import solve
 from treeagent.cli.view import view
 from treeagent.cli.web import web_app
 
+#: help is click's plain layout: rich's option table splits 80 columns five ways, leaving a help
+#: column of ~20 characters that cuts long words ("test_guide…") and stacks summaries a word a line
 app = typer.Typer(
     help="treeagent: LLM agents that search instead of guess.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +30,9 @@ from treeagent.registry import (
     EVALUATORS,
     POLICIES,
     EnvSpecError,
+    auto_evaluator,
     controller_knob_values,
+    controller_max_depth,
     make,
     needs_model,
     search_agents,
@@ -38,6 +41,7 @@ from treeagent.registry import (
 from treeagent.search import Budget, Controller, SearchResult, TraceError
 from treeagent.search.faults import error_text
 from treeagent.search.knobs import KnobError
+from treeagent.search.state_check import StateMutationWarning
 from treeagent.search.trace import check_trace_path
 
 
@@ -98,6 +102,8 @@ def run(
     controller, policy = CONTROLLERS.canonical(controller), POLICIES.canonical(policy)
     evaluator = EVALUATORS.canonical(evaluator)
     budget_fields = parse_budget(budget)
+    if resume and trace is None:
+        raise UserError("--resume needs --trace FILE (the trace of the run to resume)")
     if trace is not None:
         check_trace_path(trace)  # before any model is started
     try:
@@ -105,6 +111,9 @@ def run(
     except KnobError as exc:
         raise UserError(f"bad --set: {exc}") from None
     environment, the_task = make(env, task, task_json)
+    if evaluator == "auto":
+        evaluator, why = auto_evaluator(environment, needs_model(policy, evaluator))
+        console.print(f"evaluator: {evaluator} (auto: {why})", highlight=False, soft_wrap=True)
     search = _search(
         environment,
         the_task,
@@ -121,7 +130,9 @@ def run(
         strict,
     )
     try:
-        result = asyncio.run(search)
+        with warnings.catch_warnings():  # the summary says it, in words, not a stack of warnings
+            warnings.simplefilter("ignore", StateMutationWarning)
+            result = asyncio.run(search)
     except Exception as exc:
         if not strict or isinstance(exc, (UserError, SearchStop, EnvSpecError, TraceError, *llm_errors())):
             raise
@@ -156,7 +167,8 @@ async def _search(
 
             server = await stack.enter_async_context(serve_or_connect(base_url))
             llm = await stack.enter_async_context(LLMClient(LLMConfig.load(base_urls=server.base_url)))
-        policy, evaluator = search_agents(policy_name, evaluator_name, llm)
+        depth = controller_max_depth(controller_name, knobs)
+        policy, evaluator = search_agents(policy_name, evaluator_name, llm, env=env, max_depth=depth)
         controller: Controller = search_controller(
             controller_name,
             policy_name,
@@ -202,3 +214,5 @@ def _report(result: SearchResult) -> None:
     if result.trace_path is not None:
         table.add_row("trace", f"{result.trace_path}  (treeagent show {result.trace_path})")
     console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)

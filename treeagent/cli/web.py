@@ -14,7 +14,9 @@ from treeagent.cli.common import UserError, console, llm_errors, parse_budget, u
 from treeagent.registry import CONTROLLERS
 from treeagent.search import TraceError
 
-web_app = typer.Typer(help="Web agents: MiniWoB++ tasks and your own pages, searched in headless Chromium.")
+web_app = typer.Typer(
+    help="Web agents: MiniWoB++ tasks and your own pages, searched in headless Chromium.", rich_markup_mode=None
+)
 
 
 def _web_errors() -> tuple[type[BaseException], ...]:
