@@ -32,7 +32,7 @@ def read_claims(folder: Path, alive: Callable[[int], bool], skip_port: int | Non
         try:
             port = int(path.stem.split("-", 1)[1])
             pid_text, _, cores_text = path.read_text().partition("\n")
-            pid = int(pid_text)
+            pid, cores = int(pid_text), parse_ids(cores_text)
         except (OSError, ValueError):
             continue
         if port == skip_port:
@@ -40,14 +40,14 @@ def read_claims(folder: Path, alive: Callable[[int], bool], skip_port: int | Non
         if not alive(pid):
             path.unlink(missing_ok=True)
             continue
-        held[port] = parse_ids(cores_text)
+        held[port] = cores
     return held
 
 
 def parse_ids(text: str) -> set[int]:
     """'0,2-3' or '0, 2, 3' -> {0, 2, 3}."""
     out: set[int] = set()
-    for part in text.replace(" ", "").split(","):
+    for part in "".join(text.split()).split(","):
         if not part:
             continue
         low, _, high = part.partition("-")

@@ -29,11 +29,12 @@ def test_claims_of_dead_engines_are_dropped_and_the_own_port_is_skipped(tmp_path
     write_claim(tmp_path, 8765, 111, {0})
     write_claim(tmp_path, 8790, 222, {1})
     write_claim(tmp_path, 9000, 333, {2, 3})
+    write_claim(tmp_path, 9001, 111, set())  # an engine whose threads float (no core was free)
     (tmp_path / "vllm-junk.cores").write_text("not a claim")
     alive = {111, 333}.__contains__
-    assert read_claims(tmp_path, alive) == {8765: {0}, 9000: {2, 3}}
+    assert read_claims(tmp_path, alive) == {8765: {0}, 9000: {2, 3}, 9001: set()}
     assert not (tmp_path / "vllm-8790.cores").exists()  # its engine is gone
-    assert read_claims(tmp_path, alive, skip_port=8765) == {9000: {2, 3}}
+    assert read_claims(tmp_path, alive, skip_port=8765) == {9000: {2, 3}, 9001: set()}
 
 
 def test_assign_pins_a_second_engine_off_the_first_ones_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
