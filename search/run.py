@@ -29,6 +29,7 @@ from treeagent.agents.base import (
     TrajectoryStep,
 )
 from treeagent.environments.base import Environment, Step, Task
+from treeagent.search import scoring
 from treeagent.search.budget import Meter, NodeCharge
 from treeagent.search.events import Events, Expanded, NodeRecorded, snapshot
 from treeagent.search.faults import error_text
@@ -169,7 +170,7 @@ class SearchRun:
                 return []
         else:
             self.meter.stats.replayed_expansions += 1
-            self._restore_lesson(node)
+            scoring.restore_lesson(self, node)
             self.replay_calls(f"expand:{cache_key}", node)
         if self.trace is not None:  # a replayed expansion too: the resumed trace shows it whole
             proposed = [encode_proposal(self.env, p) for p in proposals]
@@ -341,90 +342,19 @@ class SearchRun:
         self.meter.stats.failed_nodes += 1
         self.record_node(node)
 
-    # -- evaluation ------------------------------------------------------------------------------
+    # -- evaluation and lessons (search/scoring.py) ------------------------------------------------
     def terminal_value(self, node: Node) -> float:
         """The exact value of a terminal node from its mover's side."""
-        step = node.step
-        assert step is not None
-        if step.returns is not None:
-            mover = node.mover or 0
-            return min(1.0, max(0.0, (step.returns[mover] + 1.0) / 2.0))
-        return min(1.0, max(0.0, step.reward))
+        return scoring.terminal_value(node)
 
     async def evaluate(self, node: Node) -> float:
         """The node's value in [0, 1] (also stored on `node.value`); failures are worth 0."""
-        if node.status == Status.FAILED:
-            return 0.0
-        if node.status == Status.TERMINAL:
-            value = self.terminal_value(node)
-            if value >= 1.0 and node.solved and self.solution is None:
-                self.solution = node
-        elif self.evaluator is None:
-            value = min(1.0, max(0.0, node.step.reward if node.step is not None else 0.0))
-        else:
-            cached = self.cache.values.get(node.key or "") if self.cache is not None else None
-            if cached is not None:
-                value = cached
-                self.replay_calls(f"value:{node.key}", node)
-                self.record({"type": "value", "node": node.id, "key": node.key, "value": value, "resumed": True})
-            else:
-                try:
-                    value = float(await self.evaluator.value(self.view(node, slot=f"value:{node.key}")))
-                except BudgetExhausted:  # no call left: the environment's reward, not recorded
-                    value = min(1.0, max(0.0, node.step.reward if node.step is not None else 0.0))
-                    node.value = value
-                    return value
-                except SearchStop:
-                    raise
-                except Exception as exc:
-                    self.contain(exc)
-                    self.fail(node, f"evaluator failed: {error_text(exc)}")
-                    return 0.0
-                value = min(1.0, max(0.0, value))
-                self.meter.stats.evaluations += 1
-                if self.trace is not None:
-                    self.trace.write({"type": "value", "node": node.id, "key": node.key, "value": value})
-        node.value = value
-        return value
+        return await scoring.evaluate(self, node)
 
     async def reflect(self, node: Node) -> str:
         """Turn the failed trajectory ending at `node` into a lesson for later prompts; the lesson
         ('' when there is none: no reflector, no call left, a reflector fault)."""
-        if self.reflector is None or node.step is None:
-            return ""
-        key = node.key or ""
-        lesson = self.cache.lessons.get(key) if self.cache is not None else None
-        if lesson is not None:
-            self._replay_lesson(node, lesson)
-        else:
-            try:
-                lesson = (await self.reflector.reflect(self.view(node, slot=f"lesson:{key}"))).strip()
-            except BudgetExhausted:
-                return ""
-            except SearchStop:
-                raise
-            except Exception as exc:
-                self.contain(exc)
-                self.record({"type": "error", "node": node.id, "where": "reflector", "error": error_text(exc)})
-                return ""
-            if self.trace is not None:
-                self.trace.write({"type": "lesson", "node": node.id, "key": key, "text": lesson})
-        if lesson and lesson not in self.lessons:
-            self.lessons.append(lesson)
-        return lesson
-
-    def _restore_lesson(self, node: Node) -> None:
-        """A replayed expansion brings back the lesson its policy asked for there (a coding policy
-        reflects on a failing program before revising it)."""
-        lesson = self.cache.lessons.get(node.key or "") if self.cache is not None else None
-        if lesson is not None:
-            self._replay_lesson(node, lesson)
-            if lesson and lesson not in self.lessons:
-                self.lessons.append(lesson)
-
-    def _replay_lesson(self, node: Node, lesson: str) -> None:
-        self.replay_calls(f"lesson:{node.key}", node)
-        self.record({"type": "lesson", "node": node.id, "key": node.key, "text": lesson, "resumed": True})
+        return await scoring.reflect(self, node)
 
     def replay_calls(self, slot: str, node: Node) -> None:
         """The model calls an earlier run made for a step this run takes from the trace, written
