@@ -65,6 +65,9 @@ def user_env(spec: str) -> Environment[Any, Any]:
             path = Path(module_name)
             if not path.is_file():
                 raise ImportError(f"no file {path}")
+            folder = str(path.resolve().parent)  # its siblings import as they would from `python file.py`
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             loaded = importlib.util.spec_from_file_location(path.stem, path)
             assert loaded is not None and loaded.loader is not None
             module = importlib.util.module_from_spec(loaded)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,29 @@ def test_run_help_lists_every_controllers_knobs_with_types_and_defaults() -> Non
     text = " ".join(result.output.split())
     assert "best_first: branching: int = 5, stop_value: float = 1.0, max_depth: int = 5" in text
     assert "selection: 'uct' | 'puct' = 'uct'" in text and "dfsdt: width: int = 2" in text
+
+
+def test_a_user_environment_file_imports_its_sibling_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    envs = tmp_path / "envs"
+    envs.mkdir()
+    (envs / "walls_for_test.py").write_text("GOAL = 2\n")
+    (envs / "walker.py").write_text(
+        "from walls_for_test import GOAL\n"
+        "from treeagent import Environment, Step, Task\n\n"
+        "class Walker(Environment):\n"
+        "    async def reset(self, task: Task) -> Step:\n"
+        "        return Step(0, observation='0')\n\n"
+        "    async def step(self, state, action):\n"
+        "        return Step(state + 1, observation=str(state + 1), reward=float(state + 1 == GOAL), "
+        "terminal=state + 1 == GOAL)\n\n"
+        "    def legal_actions(self, state):\n"
+        "        return ['step']\n\n"
+        "    def render(self, state):\n"
+        "        return str(state)\n"
+    )
+    monkeypatch.chdir(tmp_path)  # the file is named by a path; its folder is not the working directory
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    args = ["run", "envs/walker.py:Walker", "--task-json", '{"id": "w"}', "--evaluator", "reward", "-b", "expansions=9"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "solved      yes" in result.output
