@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from treeagent.registry import (
     CONTROLLERS,
@@ -117,11 +117,17 @@ def parse_budget_levels(items: Sequence[str]) -> list[dict[str, Any]]:
         raise CompareError("give a budget, e.g. --budget expansions=20,50,100")
     levels = [{**fixed, varying[0]: v} for v in varying[1]] if varying else [dict(fixed)]
     for level in levels:
-        try:
-            Budget(**level)
-        except ValueError as exc:
-            raise CompareError(f"bad budget {level}: {exc}") from None
+        check_budget(level)
     return levels
+
+
+def check_budget(fields: dict[str, Any]) -> None:
+    """A `CompareError` in one line (no validation dump) when these Budget fields cannot be one."""
+    try:
+        Budget(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0] if e['loc'] else 'budget'}: {e['msg'].lower()}" for e in exc.errors())
+        raise CompareError(f"bad budget {budget_label(fields)}: {problems}") from None
 
 
 def budget_label(budget: dict[str, Any]) -> str:

@@ -68,7 +68,7 @@ def test_run_a_user_environment_from_a_file(monkeypatch: pytest.MonkeyPatch) -> 
             "mcts knob selection=3: Input should be 'uct' or 'puct' (expected selection: 'uct' | 'puct' = 'uct')",
         ),
         (["run", "game24", "--task", "1 2 3 4", "--set", "branching=0"], "branching must be at least 1, got 0"),
-        (["run", "game24", "--task", "1 2 3 4", "-b", "expansions=0"], "bad budget"),
+        (["run", "game24", "--task", "1 2 3 4", "-b", "expansions=0"], "bad budget expansions=0: max_expansions"),
         (["run", "game24", "--task", "1 2 3 4", "-b", "steps=3"], "bad budget 'steps=3'"),
         (["run", "game24", "--task", "1 2 3 4", "--resume"], "--resume needs --trace FILE (the trace of the run"),
         (["run", "no_module_here:Env", "--task", "x"], "cannot import 'no_module_here'"),

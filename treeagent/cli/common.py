@@ -83,10 +83,8 @@ def _message(exc: BaseException) -> str:
 
 def parse_budget(spec: list[str] | None) -> dict[str, Any]:
     """`--budget expansions=50 --budget seconds=30` -> Budget fields, with a clear error otherwise."""
-    from pydantic import ValidationError
-
     from treeagent.compare import BUDGET_NAMES as names
-    from treeagent.search import Budget
+    from treeagent.compare import CompareError, check_budget
 
     fields: dict[str, Any] = {}
     for item in spec or []:
@@ -99,10 +97,9 @@ def parse_budget(spec: list[str] | None) -> dict[str, Any]:
         except ValueError:
             raise UserError(f"bad budget {item!r}: {value!r} is not a number") from None
     try:
-        Budget(**fields)
-    except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"bad budget: {problems}") from None
+        check_budget(fields)
+    except CompareError as exc:
+        raise UserError(str(exc)) from None
     return fields
 
 
