@@ -266,6 +266,8 @@ class VLLMServer:
         assert self._proc is not None
         found = engine_cores.binding_from_log(self.log_file.read_text(errors="replace"))
         if found is None:
+            if bind == "nobind":
+                self._log(f"engine threads float ({engine_cores.BIND_VAR}=nobind: every core is held)")
             return
         cores, reserved = found
         engine_cores.write_claim(run_dir(), self.config.port, self._proc.pid, cores)

@@ -147,15 +147,21 @@ async def test_requests_survive_a_server_restart(live_base_url: str) -> None:
 async def test_two_engines_side_by_side_answer_each_on_cores_of_its_own(live_base_url: str) -> None:
     first = urlparse(live_base_url).port or 80
     held = read_claims(run_dir(), group_alive)
-    if first not in held or not os.sched_getaffinity(0) - set().union(*held.values()):
-        pytest.skip("the suite's server was not started by treeagent here, or every core is held already")
+    if first not in held:
+        pytest.skip("the suite's server was not started by treeagent on this machine: it left no claim")
+    free = os.sched_getaffinity(0) - set().union(*held.values())
     lines: list[str] = []
     async with VLLMServer(ServerConfig(port=free_port()), log=lines.append) as second:
         now = read_claims(run_dir(), group_alive)
         port = urlparse(second.base_url).port
-        assert port in now and now[port] and not now[port] & now[first], now
-        reported = [line for line in lines if "engine threads on core(s)" in line]
-        assert reported and str(sorted(now[port])) in reported[0]
+        assert port in now, now
+        if free:  # pinned to cores no other engine holds, and it says which
+            assert now[port] and now[port] <= free and not now[port] & now[first], now
+            reported = [line for line in lines if "engine threads on core(s)" in line]
+            assert reported and str(sorted(now[port])) in reported[0]
+        else:  # every core is held (a developer's engines): its threads float rather than crowd one
+            assert now[port] == set(), now
+            assert any("nobind" in line for line in lines), lines
         for url in (live_base_url, second.base_url):
             async with LLMClient(LLMConfig(base_urls=[url])) as llm:
                 reply = await llm.complete(HELLO, sampling=Sampling(max_tokens=4))
