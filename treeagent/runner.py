@@ -173,7 +173,9 @@ async def run_cells(
         row.setdefault("wall_s", round(time.perf_counter() - started, 3))
         return row
 
-    async def landed(index: int, row: Any) -> None:
+    landing: set[asyncio.Future[None]] = set()
+
+    async def land(index: int, row: Any) -> None:
         nonlocal count
         row.setdefault(key, todo[index][0])
         row["config"] = config
@@ -183,10 +185,19 @@ async def run_cells(
             count += 1
             emit(CellEvent("finished", todo[index][0], count, total, row=row))
 
+    async def landed(index: int, row: Any) -> None:
+        # A row being written when another cell fails still lands and is reported: the write runs
+        # in a thread a cancellation cannot stop, so it is shielded and awaited before "failed".
+        task = asyncio.ensure_future(land(index, row))
+        landing.add(task)
+        task.add_done_callback(landing.discard)
+        await asyncio.shield(task)
+
     runner_fn: CellFn = fn if use_ray else timed
     try:
         fresh = await run_tasks(runner_fn, [s for _, s in todo], use_ray=use_ray, jobs=jobs, on_result=landed)
     except Exception as exc:
+        await asyncio.gather(*landing, return_exceptions=True)
         emit(CellEvent("failed", failed[0] if failed else "", count, total, error=exc))
         raise
     order = {k: i for i, k in enumerate(keys)}

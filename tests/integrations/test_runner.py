@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,28 @@ async def test_a_failed_configuration_is_not_cached_and_stops_the_run(tmp_path: 
     report = await run_cells(fixed, CELLS, config=CONFIG, out=out, jobs=5)
     assert sorted(fixed.calls) == [0, 1, 2] and report.resumed == 2  # the failed cell runs again
     assert [r["square"] for r in report.rows] == [0, 1, 4, 9, 16]
+
+
+async def test_a_row_written_while_another_cell_fails_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow disk (a loaded machine): t3's write is still under way in its thread when t2 fails.
+    import treeagent.runner as runner_module
+
+    real = runner_module._append_line
+
+    def slow_append(path: Path, line: str) -> None:
+        time.sleep(0.3)
+        real(path, line)
+
+    monkeypatch.setattr(runner_module, "_append_line", slow_append)
+    out = tmp_path / "r.jsonl"
+    events: list[CellEvent] = []
+    with pytest.raises(LLMSetupError):
+        await run_cells(Square(broken=frozenset({2})), CELLS, config=CONFIG, out=out, jobs=5, on_event=events.append)
+    cached = {json.loads(line)["id"] for line in out.read_text().splitlines()}
+    assert {e.key for e in events if e.kind == "finished"} == cached  # every row on disk was reported
+    assert events[-1].kind == "failed" and events[-1].key == "t2"
 
 
 async def test_another_configuration_is_refused_and_nothing_runs(tmp_path: Path) -> None:
