@@ -5,8 +5,9 @@ first NUMA node's cores but the last, which it keeps for its scheduler: on a 2-c
 0 computes and core 1 is reserved. A second engine started with `auto` pins to the same core 0,
 and both crawl (a restarted engine stalled for 600 s that way). So every engine treeagent starts
 leaves a claim in the run folder (`vllm-PORT.cores`: its process group and the cores its threads
-hold), and the next engine is pinned to cores no live engine holds. Alone, an engine keeps `auto`:
-on 2 cores it was 4-5x faster than `nobind`. A user's own `VLLM_CPU_OMP_THREADS_BIND` wins.
+hold), and is pinned to the cores no live engine holds: alone, every core (on 2 cores, 210
+tokens/s against `auto`'s 145 and `nobind`'s 127, benchmarks/engine_binding.py); beside others, what
+is left; with none left, its threads float. A user's own `VLLM_CPU_OMP_THREADS_BIND` wins.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 BIND_VAR = "VLLM_CPU_OMP_THREADS_BIND"
+RESERVED_VAR = "VLLM_CPU_NUM_OF_RESERVED_CPU"
 _CORES_LINE = re.compile(r"core ids=\[([0-9, ]*)\]")
 _RESERVED_LINE = re.compile(r"reserved_cpus=\[([0-9, ]*)\]")
 
@@ -58,11 +60,10 @@ def parse_ids(text: str) -> set[int]:
 def choose_bind(allowed: Sequence[int], taken: set[int]) -> tuple[str, set[int]]:
     """The bind setting for a new engine and the cores it will hold.
 
-    Alone: `auto` (vLLM's own choice; until its log says which, assume all allowed cores but the
-    last). Beside others: the allowed cores nobody holds. No core free: `nobind`, threads float."""
+    Alone or beside others: the allowed cores no live engine holds (alone, every core: 1.44x the
+    tokens/s of vLLM's `auto`, which keeps one of 2 cores for its scheduler; see
+    benchmarks/engine_binding.py). No core free: `nobind`, threads float."""
     cores = sorted(allowed)
-    if not taken:
-        return "auto", set(cores[:-1] or cores)
     free = [c for c in cores if c not in taken]
     if not free:
         return "nobind", set()
@@ -77,6 +78,8 @@ def assign(env: dict[str, str], folder: Path, port: int, alive: Callable[[int], 
     taken = set().union(*read_claims(folder, alive, skip_port=port).values())
     bind, cores = choose_bind(sorted(os.sched_getaffinity(0)), taken)
     env[BIND_VAR] = bind
+    if cores:  # an explicit list: no core is kept back for the scheduler
+        env[RESERVED_VAR] = "0"
     return bind, cores
 
 

@@ -17,12 +17,12 @@ VLLM_LOG = """(EngineCore pid=1) INFO [ompmultiprocessing.py:185] OpenMP thread 
 """
 
 
-def test_alone_an_engine_keeps_auto_beside_others_it_takes_the_free_cores() -> None:
-    assert choose_bind([0, 1], set()) == ("auto", {0})
+def test_alone_an_engine_takes_every_core_beside_others_the_free_ones() -> None:
+    assert choose_bind([0, 1], set()) == ("0,1", {0, 1})
     assert choose_bind([0, 1], {0}) == ("1", {1})
     assert choose_bind([0, 1, 2, 3], {0, 1}) == ("2,3", {2, 3})
     assert choose_bind([0, 1], {0, 1}) == ("nobind", set())
-    assert choose_bind([5], set()) == ("auto", {5})
+    assert choose_bind([5], set()) == ("5", {5})
 
 
 def test_claims_of_dead_engines_are_dropped_and_the_own_port_is_skipped(tmp_path: Path) -> None:
@@ -43,10 +43,14 @@ def test_assign_pins_a_second_engine_off_the_first_ones_core(tmp_path: Path, mon
     write_claim(tmp_path, 8765, os.getpid(), {0})
     env: dict[str, str] = {}
     assert assign(env, tmp_path, 8790, lambda pid: True) == ("1", {1})
-    assert env[BIND_VAR] == "1"
+    assert env[BIND_VAR] == "1" and env["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "0"
     # restarting the engine on 8765 itself: its own old claim does not count
     env = {}
-    assert assign(env, tmp_path, 8765, lambda pid: True) == ("auto", {0})
+    assert assign(env, tmp_path, 8765, lambda pid: True) == ("0,1", {0, 1})
+    write_claim(tmp_path, 8790, os.getpid(), {1})
+    env = {}
+    assert assign(env, tmp_path, 9000, lambda pid: True) == ("nobind", set())
+    assert "VLLM_CPU_NUM_OF_RESERVED_CPU" not in env
 
 
 def test_a_users_own_bind_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
