@@ -1,8 +1,12 @@
-"""Validate devset.jsonl (next to this file). For every problem it checks that:
+"""Validate a dev-set JSONL file (default: devset.jsonl next to this file; pass a path to check another,
+e.g. devset_hard.jsonl). Task ids must run <prefix>/0, <prefix>/1, ... with the prefix of the first row
+("Dev", "Hard", ...). For every problem it checks that:
 1. prompt + canonical_solution + test + check(entry_point) passes (subprocess, 5 s timeout);
 2. a trivially wrong body ("    return None") FAILS the hidden test;
-3. the docstring examples (if any) pass under doctest on prompt + canonical_solution.
-Also checks task_ids, the 6-10 assert range, and prints a summary; exits 1 on any failure."""
+3. the docstring examples (if any) pass under doctest on prompt + canonical_solution;
+4. even ids have at least 2 docstring examples (">>>" lines) and odd ids have none;
+5. the hidden test has 6-10 asserts.
+Prints a summary; exits 1 on any failure."""
 
 import json
 import pathlib
@@ -26,24 +30,27 @@ def run(code, *args, stdin=None):
         return False, "timeout"
 
 
-problems = [json.loads(row) for row in (HERE / "devset.jsonl").read_text().splitlines() if row.strip()]
-
-problems = [json.loads(line) for line in (HERE / "devset.jsonl").read_text().splitlines() if line.strip()]
+path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "devset.jsonl"
+problems = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+prefix = problems[0]["task_id"].split("/")[0] if problems else "Dev"
 failures, with_ex = [], 0
 for i, p in enumerate(problems):
     tid, ep = p["task_id"], p["entry_point"]
     errs = []
-    if tid != f"Dev/{i}":
+    if tid != f"{prefix}/{i}":
         errs.append("bad task_id")
     if not 6 <= p["test"].count("assert ") <= 10:
         errs.append("assert count out of range")
+    n_ex = p["prompt"].count(">>>")
+    if (i % 2 == 0 and n_ex < 2) or (i % 2 == 1 and n_ex):
+        errs.append(f"{n_ex} docstring examples on an {'odd' if i % 2 else 'even'} id")
     ok, out = run(p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({ep})\n")
     if not ok:
         errs.append("canonical fails: " + out)
     ok, _ = run(p["prompt"] + "    return None\n\n" + p["test"] + f"\ncheck({ep})\n")
     if ok:
         errs.append("'return None' passes hidden test")
-    if ">>>" in p["prompt"]:
+    if n_ex:
         with_ex += 1
         ok, out = run(DOCTEST, ep, stdin=p["prompt"] + p["canonical_solution"])
         if not ok:
@@ -52,7 +59,7 @@ for i, p in enumerate(problems):
         failures.append(tid)
         print(f"FAIL {tid} ({ep}): " + "; ".join(errs))
 print(
-    f"{len(problems)} problems: {with_ex} with docstring examples, {len(problems) - with_ex} without; "
-    f"{len(problems) - len(failures)} passed, {len(failures)} failed"
+    f"{path.name}: {len(problems)} problems ({prefix}/): {with_ex} with docstring examples, "
+    f"{len(problems) - with_ex} without; {len(problems) - len(failures)} passed, {len(failures)} failed"
 )
 sys.exit(1 if failures else 0)
