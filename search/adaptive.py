@@ -8,15 +8,24 @@ Operators ("arms"), each one LLM call per pull:
 - `revise`: the policy's revision of the best program that still fails a test (test feedback in
   the prompt); only offered when some program failed tests it could pass.
 
-After one pull of each available arm, the next arm is chosen by UCB1 on its gain rate: a pull
-gains when its program beats the best value so far, or, on a task with no tests to score by, when
-it shows a behaviour not seen before (see `gain`). On such a task token branches have no reward to
-climb and their near-greedy programs would skew the agreement that chooses the answer, so after
-the greedy program every call is an independent sample (dev set, 20 problems without examples, at
-4/8/16 calls: 0.20/0.25/0.25 this way, 0.15/0.20/0.20 with branches). No call goes to the
-model's judgement of its own programs: the rewards come from the environment. The search stops at the first solution or
-when the budget is spent; its order of calls does not depend on the budget, so a run at budget B
-is the first B calls of a longer one (the benchmark reads every budget off one run).
+Which arms are open depends on what the tests say so far ("Scaling test-time compute optimally":
+local revision pays on problems the model nearly solves, parallel sampling on the rest):
+- No tests to score by: token branches have no reward to climb and their near-greedy programs
+  would skew the agreement that chooses the answer, so after the greedy program every call is an
+  independent sample (dev set, 20 problems without examples, at 4/8/16 calls: 0.20/0.25/0.25 this
+  way, 0.15/0.20/0.20 with branches).
+- Tests, but every program so far fails all of them: a branch or a revision next to such a program
+  is blind, so the call is a fresh sample (`local_needs_signal`).
+- Some program passes part of the tests (a near miss): all three arms, by UCB1 on their gain rate
+  after one pull each. A pull gains when its program beats the best value so far, or, on a task
+  with no tests, when it shows a behaviour not seen before (see `gain`).
+- A program passes every public test: examples are few and a pass can be a fluke, so up to
+  `confirm` more calls go to independent samples, and the search stops as soon as two passers
+  behave alike on the probe inputs (agreement then chooses among the passers).
+No call goes to the model's judgement of its own programs: the rewards come from the environment.
+The search stops when a pass is confirmed or the budget is spent; its order of calls does not
+depend on the budget, so a run at budget B is the first B calls of a longer one (the benchmark
+reads every budget off one run).
 """
 
 from __future__ import annotations
@@ -64,6 +73,9 @@ class AdaptiveSearch(Controller):
     width, min_prior: the token tree's branching (see `TokenTree`).
     temperature: the `sample` arm's sampling temperature.
     max_stalls: stop after this many failed pulls in a row (a dead server, replies with no code).
+    local_needs_signal: open the branch and revise arms only once some program passes part of the
+        tests (on with the sample arm; see the module docstring).
+    confirm: calls spent on samples after the first full pass, unless two passers agree first.
     """
 
     name = "adaptive"
@@ -78,6 +90,8 @@ class AdaptiveSearch(Controller):
         temperature: float = 0.8,
         arm_exploration: float = 1.0,
         max_stalls: int = 3,
+        local_needs_signal: bool = True,
+        confirm: int = 2,
         selection: SelectionFn | None = None,
         **kwargs: Any,
     ) -> None:
@@ -97,6 +111,9 @@ class AdaptiveSearch(Controller):
         self.temperature = temperature
         self.arm_exploration = arm_exploration
         self.max_stalls = max_stalls
+        # Both fall back on fresh samples: without the sample arm (plain PG-TD) they are off.
+        self.local_needs_signal = local_needs_signal and "sample" in self.arms
+        self.confirm = confirm if "sample" in self.arms else 0
         self.selection = selection or pucb(exploration)
         #: the last run's token tree and arm statistics (for inspection and the benchmark)
         self.tokens: TokenTree | None = None
@@ -104,6 +121,8 @@ class AdaptiveSearch(Controller):
         self.pulls: list[str] = []
         #: whether the task scores programs by tests (known after the first program); None before
         self.scored: bool | None = None
+        #: the best program value so far in the last run
+        self.best_value = -1.0
 
     def config(self) -> dict[str, Any]:
         return {
@@ -113,6 +132,8 @@ class AdaptiveSearch(Controller):
             "width": self.width,
             "min_prior": self.min_prior,
             "temperature": self.temperature,
+            "local_needs_signal": self.local_needs_signal,
+            "confirm": self.confirm,
         }
 
     async def search(self, run: SearchRun) -> None:
@@ -123,8 +144,12 @@ class AdaptiveSearch(Controller):
         best = -1.0
         stalls = 0
         self.scored = None
-        while run.solution is None and not run.meter.exhausted() and stalls < self.max_stalls:
-            available = [a for a in self.arms if self._available(a, run, tree)]
+        self.best_value = -1.0
+        passers: list[str | None] = []  # the behaviour signatures of programs passing every public test
+        since = 0  # calls made since the first of them
+        while not run.meter.exhausted() and stalls < self.max_stalls and not settled(passers, since, self.confirm):
+            # Confirming a pass takes independent samples, for agreement to choose among passers.
+            available = ["sample"] if passers else [a for a in self.arms if self._available(a, run, tree)]
             if not available:
                 break
             arm = ucb1(stats, available, self.arm_exploration)
@@ -133,6 +158,7 @@ class AdaptiveSearch(Controller):
                 break
             stats[arm].pulls += 1
             self.pulls.append(arm)
+            since += bool(passers)
             if child.failed:
                 stalls += 1
                 continue
@@ -142,7 +168,9 @@ class AdaptiveSearch(Controller):
                 self.scored = bool(child.step.info.get("total"))
             if gain(child, value, best, seen):
                 stats[arm].gains += 1
-            best = max(best, value)
+            best = self.best_value = max(best, value)
+            if child.step is not None and child.step.terminal:
+                passers.append(child.step.info.get("signature"))
             meta = run.proposal_meta.get(child.id, {})
             if meta.get("steps") is not None:
                 start = _prefix_node(tree, meta.get("prefix", ""))
@@ -155,10 +183,19 @@ class AdaptiveSearch(Controller):
             # greedy program, and independent samples (whose agreement chooses) get the rest.
             if tree.rollouts and self.scored is False and len(self.arms) > 1:
                 return False
+            if tree.rollouts and not self._near_miss():
+                return False
             return tree.rollouts == 0 or not tree.root.exhausted
         if arm == "revise":
-            return _revisable(run) is not None
+            return self._near_miss() and _revisable(run) is not None
         return True
+
+    def _near_miss(self) -> bool:
+        """Whether local operators (a token branch, a revision) have something to work from: some
+        program passes part of the public tests. Next to programs that fail every test they are
+        blind, and a fresh sample is worth more (HumanEval: best-of-N found public-test passers on
+        problems where branches and revisions of failing programs found none)."""
+        return not self.local_needs_signal or self.best_value > 0.0
 
     async def _pull(self, arm: str, run: SearchRun, tree: TokenTree) -> Node | None:
         root = run.tree.root
@@ -189,6 +226,17 @@ class AdaptiveSearch(Controller):
             return [await policy.continue_from(view, prefix, temperature=temperature)]
 
         return propose
+
+
+def settled(passers: list[str | None], since: int, confirm: int) -> bool:
+    """Whether the search may stop: a program passed every public test, and either `confirm` more
+    calls have been spent since the first one did, or two passers behave alike (agreement)."""
+    if not passers:
+        return False
+    if since >= confirm:
+        return True
+    signatures = [s for s in passers if s is not None]
+    return len(signatures) != len(set(signatures))
 
 
 def _prefix_node(tree: TokenTree, prefix: str) -> TokenNode:

@@ -144,6 +144,64 @@ async def test_without_public_tests_the_default_solver_samples_after_the_greedy_
     assert all(_prefill(r) == "" for r in records)  # every call starts from the task alone
 
 
+async def test_next_to_programs_that_fail_every_example_the_default_solver_samples(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Dev/10 has examples, and the small model's programs fail all of them: a token branch or a
+    # revision next to such a program is blind, so until some program passes part of the tests
+    # every call is a fresh sample from the task.
+    [problem] = [p for p in load_jsonl(DEVSET) if p.id == "Dev/10"]
+    assert problem.public_tests
+    trace = tmp_path / "blind.trace.jsonl"
+    holder: dict[str, Any] = {}
+    solution = await asolve_code(
+        problem,
+        budget_calls=5,
+        llm=cassette_llm("blind_default"),
+        sandbox=code_sandbox,
+        trace=trace,
+        on_start=lambda c: holder.setdefault("controller", c),
+    )
+    controller: AdaptiveSearch = holder["controller"]
+    assert controller.scored is True
+    rates = [n.step.info["pass_rate"] for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
+    assert len(rates) == len(controller.pulls) == 5
+    assert controller.pulls[0] == "branch" and rates[0] == 0.0  # the greedy program fails every example
+    for i, arm in enumerate(controller.pulls[1:], start=1):
+        if max(rates[:i]) == 0.0:
+            assert arm == "sample", f"call {i + 1} went to {arm} with no program passing any example"
+    assert controller.pulls[1:3] == ["sample", "sample"]
+
+
+async def test_after_a_public_pass_the_default_solver_confirms_it_with_samples(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Dev/8: the greedy program passes the examples. Examples are few, so one pass can be a fluke;
+    # the search draws up to `confirm` independent samples and stops early when two passers agree.
+    [problem] = [p for p in load_jsonl(DEVSET) if p.id == "Dev/8"]
+    trace = tmp_path / "confirm.trace.jsonl"
+    holder: dict[str, Any] = {}
+    solution = await asolve_code(
+        problem,
+        budget_calls=8,
+        llm=cassette_llm("confirm_default"),
+        sandbox=code_sandbox,
+        trace=trace,
+        on_start=lambda c: holder.setdefault("controller", c),
+    )
+    controller: AdaptiveSearch = holder["controller"]
+    nodes = [n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
+    assert nodes[0].step is not None and nodes[0].step.terminal  # the greedy program passes
+    assert controller.pulls[0] == "branch" and set(controller.pulls[1:]) == {"sample"}
+    assert 2 <= len(controller.pulls) <= 1 + controller.confirm
+    passers = [n.step.info.get("signature") for n in nodes if n.step is not None and n.step.terminal]
+    if len(controller.pulls) < 1 + controller.confirm:  # it stopped early: two passers agreed
+        assert len(passers) != len(set(passers))
+    records = [r for r in read_records(trace) if r["type"] == "llm"]
+    assert len(records) == solution.result.stats.llm_calls == len(controller.pulls)
+    assert solution.public_passed == solution.public_total > 0
+
+
 @pytest.mark.parametrize("solver", ["best_of_n", "test_guided", "pgtd"])
 async def test_sampling_solvers_ask_for_the_greedy_program_first(solver: str) -> None:
     calls: list[float] = []

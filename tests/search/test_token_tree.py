@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from treeagent.search.adaptive import ArmStats, ucb1
+from treeagent.search.adaptive import ArmStats, settled, ucb1
 from treeagent.search.token_tree import TokenStep, TokenTree, pucb, steps_from
 
 
@@ -100,6 +100,16 @@ def test_ucb1_tries_every_arm_then_follows_the_gains() -> None:
     stats["revise"] = ArmStats(pulls=5, gains=0)
     assert ucb1(stats, ["branch", "sample", "revise"]) == "branch"
     assert ucb1(stats, ["sample", "revise"]) in ("sample", "revise")
+
+
+def test_a_pass_settles_the_search_once_confirmed_by_agreement_or_by_calls() -> None:
+    assert not settled([], since=0, confirm=2)  # nothing passes yet
+    assert not settled(["a"], since=0, confirm=2)  # the first passer alone
+    assert not settled(["a", "b"], since=1, confirm=2)  # two passers that disagree
+    assert settled(["a", "b", "a"], since=1, confirm=2)  # two passers that behave alike
+    assert settled(["a", "b"], since=2, confirm=2)  # the confirmation calls are spent
+    assert settled(["a"], since=0, confirm=0)  # no confirmation asked: the first pass ends it
+    assert not settled([None, None], since=1, confirm=2)  # unknown behaviours never agree
 
 
 def test_pucb_with_log_visits_as_pg_td_writes_it() -> None:
