@@ -13,7 +13,7 @@ import pytest
 from treeagent.agents.coding.policy import ROLLOUT_OPENING
 from treeagent.agents.llm.client import LLMClient
 from treeagent.agents.llm.config import LLMConfig
-from treeagent.coding import DEFAULT_SOLVER, asolve_code, build_solver
+from treeagent.coding import DEFAULT_SOLVER, CodeSolution, asolve_code, build_solver
 from treeagent.environments.code import CodeEnv, load_humaneval, load_jsonl
 from treeagent.sandbox import ProcessSandbox
 from treeagent.search import read_records
@@ -119,24 +119,31 @@ async def test_default_solver_writes_the_greedy_program_first_and_counts_every_c
     assert greedy.program in programs
 
 
+async def _solve_dev(
+    problem_id: str, budget: int, llm: LLMClient, sandbox: ProcessSandbox, tmp_path: Path
+) -> tuple[CodeSolution, AdaptiveSearch, Path]:
+    """The default solver on one dev-set problem: its solution, its controller and its trace."""
+    [problem] = [p for p in load_jsonl(DEVSET) if p.id == problem_id]
+    trace = tmp_path / "default.trace.jsonl"
+    holder: dict[str, Any] = {}
+    solution = await asolve_code(
+        problem,
+        budget_calls=budget,
+        llm=llm,
+        sandbox=sandbox,
+        trace=trace,
+        on_start=lambda c: holder.setdefault("controller", c),
+    )
+    return solution, holder["controller"], trace
+
+
 async def test_without_public_tests_the_default_solver_samples_after_the_greedy_program(
     cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
 ) -> None:
     # Dev/11 has no docstring examples: no reward ranks programs, so token branches have nothing
     # to climb; after the greedy program every call is an independent sample, for agreement.
-    [problem] = [p for p in load_jsonl(DEVSET) if p.id == "Dev/11"]
-    assert not problem.public_tests
-    trace = tmp_path / "notests.trace.jsonl"
-    holder: dict[str, Any] = {}
-    solution = await asolve_code(
-        problem,
-        budget_calls=5,
-        llm=cassette_llm("notests_default"),
-        sandbox=code_sandbox,
-        trace=trace,
-        on_start=lambda c: holder.setdefault("controller", c),
-    )
-    controller: AdaptiveSearch = holder["controller"]
+    solution, controller, trace = await _solve_dev("Dev/11", 5, cassette_llm("notests_default"), code_sandbox, tmp_path)
+    assert not solution.problem.public_tests
     assert controller.scored is False
     assert controller.pulls == ["branch", "sample", "sample", "sample", "sample"]
     records = [r for r in read_records(trace) if r["type"] == "llm"]
@@ -150,19 +157,8 @@ async def test_next_to_programs_that_fail_every_example_the_default_solver_sampl
     # Dev/10 has examples, and the small model's programs fail all of them: a token branch or a
     # revision next to such a program is blind, so until some program passes part of the tests
     # every call is a fresh sample from the task.
-    [problem] = [p for p in load_jsonl(DEVSET) if p.id == "Dev/10"]
-    assert problem.public_tests
-    trace = tmp_path / "blind.trace.jsonl"
-    holder: dict[str, Any] = {}
-    solution = await asolve_code(
-        problem,
-        budget_calls=5,
-        llm=cassette_llm("blind_default"),
-        sandbox=code_sandbox,
-        trace=trace,
-        on_start=lambda c: holder.setdefault("controller", c),
-    )
-    controller: AdaptiveSearch = holder["controller"]
+    solution, controller, _ = await _solve_dev("Dev/10", 5, cassette_llm("blind_default"), code_sandbox, tmp_path)
+    assert solution.problem.public_tests
     assert controller.scored is True
     rates = [n.step.info["pass_rate"] for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
     assert len(rates) == len(controller.pulls) == 5
@@ -178,18 +174,7 @@ async def test_after_a_public_pass_the_default_solver_confirms_it_with_samples(
 ) -> None:
     # Dev/8: the greedy program passes the examples. Examples are few, so one pass can be a fluke;
     # the search draws up to `confirm` independent samples and stops early when two passers agree.
-    [problem] = [p for p in load_jsonl(DEVSET) if p.id == "Dev/8"]
-    trace = tmp_path / "confirm.trace.jsonl"
-    holder: dict[str, Any] = {}
-    solution = await asolve_code(
-        problem,
-        budget_calls=8,
-        llm=cassette_llm("confirm_default"),
-        sandbox=code_sandbox,
-        trace=trace,
-        on_start=lambda c: holder.setdefault("controller", c),
-    )
-    controller: AdaptiveSearch = holder["controller"]
+    solution, controller, trace = await _solve_dev("Dev/8", 8, cassette_llm("confirm_default"), code_sandbox, tmp_path)
     nodes = [n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
     assert nodes[0].step is not None and nodes[0].step.terminal  # the greedy program passes
     assert controller.pulls[0] == "branch" and set(controller.pulls[1:]) == {"sample"}
