@@ -244,11 +244,14 @@ class Worker:
                 self.pidns.init_pid = None
 
     def close(self) -> None:
-        self.evaluator.close()  # it leaves at end of file on its control socket
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.evaluator_pid, 0)
+        # The next run's init goes first: it was forked holding a copy of the evaluator's control
+        # socket, and while any copy is open the evaluator never sees the end of file it leaves at
+        # (a host killed without closing its pool left both waiting on each other for good).
         if self.pidns is not None:
             self.pidns.finish()
+        self.evaluator.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.evaluator_pid, 0)
         if self.cgroup is not None:
             self.cgroup.remove()
 
