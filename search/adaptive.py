@@ -141,7 +141,6 @@ class AdaptiveSearch(Controller):
         stats = {arm: ArmStats() for arm in self.arms}
         self.tokens, self.arm_stats, self.pulls = tree, stats, []
         seen: set[str] = set()
-        best = -1.0
         stalls = 0
         self.scored = None
         self.best_value = -1.0
@@ -166,9 +165,9 @@ class AdaptiveSearch(Controller):
             value = await run.evaluate(child)
             if self.scored is None and child.step is not None:
                 self.scored = bool(child.step.info.get("total"))
-            if gain(child, value, best, seen):
+            if gain(child, value, self.best_value, seen):
                 stats[arm].gains += 1
-            best = self.best_value = max(best, value)
+            self.best_value = max(self.best_value, value)
             if child.step is not None and child.step.terminal:
                 passers.append(child.step.info.get("signature"))
             meta = run.proposal_meta.get(child.id, {})
