@@ -204,3 +204,11 @@ class PrefixPolicy(Protocol):
     (token, logprob, {alternative: logprob}) triples: the token tree reads its priors there."""
 
     async def continue_from(self, view: NodeView, prefix: str, *, temperature: float = 0.0) -> Proposal: ...
+
+
+@runtime_checkable
+class OutputPolicy(Protocol):
+    """A policy that can read a text as its own output without asking the model (a rollout with
+    one token changed, say): the proposal it would have made from that reply."""
+
+    def from_output(self, view: NodeView, text: str) -> Proposal: ...

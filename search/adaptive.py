@@ -19,6 +19,12 @@ local revision pays on problems the model nearly solves, parallel sampling on th
 - Some program passes part of the tests (a near miss): all three arms, by UCB1 on their gain rate
   after one pull each. A pull gains when its program beats the best value so far, or, on a task
   with no tests, when it shows a behaviour not seen before (see `gain`).
+- Token edits, free of calls: while no program passes every public test, each rollout that loads
+  but fails a test is tried again with one token changed, at the `edits` places where the model
+  gave another token the most probability (`token_edits`; programs run on the public tests, no
+  LLM call). A sampled token the model found unlikely is the commonest slip of a near miss (dev
+  set, 20 problems with examples, 16 calls each: 4 edits per rollout took the first public
+  passer's hidden pass rate from 8/20 to 10/20, two problems no sample solved).
 - A program passes every public test: examples are few and a pass can be a fluke, so up to
   `confirm` more calls go to independent samples, and the search stops as soon as two passers
   behave alike on the probe inputs (agreement then chooses among the passers).
@@ -30,16 +36,17 @@ reads every budget off one run).
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from treeagent.agents.base import NodeView, PrefixPolicy, Proposal
+from treeagent.agents.base import NodeView, OutputPolicy, PrefixPolicy, Proposal
 from treeagent.search.controller import Controller
 from treeagent.search.node import Node
 from treeagent.search.run import SearchRun
-from treeagent.search.token_tree import SelectionFn, TokenNode, TokenTree, pucb, steps_from
+from treeagent.search.token_tree import SelectionFn, TokenNode, TokenTree, pucb, steps_from, token_edits
 
 ARMS = ("branch", "sample", "revise")
 
@@ -76,6 +83,8 @@ class AdaptiveSearch(Controller):
     local_needs_signal: open the branch and revise arms only once some program passes part of the
         tests (on with the sample arm; see the module docstring).
     confirm: calls spent on samples after the first full pass, unless two passers agree first.
+    edits: one-token edits tried per failing rollout, with no LLM call (0: none; needs a policy
+        with `from_output`).
     """
 
     name = "adaptive"
@@ -92,6 +101,7 @@ class AdaptiveSearch(Controller):
         max_stalls: int = 3,
         local_needs_signal: bool = True,
         confirm: int = 2,
+        edits: int = 4,
         selection: SelectionFn | None = None,
         **kwargs: Any,
     ) -> None:
@@ -114,11 +124,16 @@ class AdaptiveSearch(Controller):
         # Both fall back on fresh samples: without the sample arm (plain PG-TD) they are off.
         self.local_needs_signal = local_needs_signal and "sample" in self.arms
         self.confirm = confirm if "sample" in self.arms else 0
+        if edits < 0:
+            raise ValueError(f"edits must be 0 or more, got {edits}")
+        self.edits = edits
         self.selection = selection or pucb(exploration)
         #: the last run's token tree and arm statistics (for inspection and the benchmark)
         self.tokens: TokenTree | None = None
         self.arm_stats: dict[str, ArmStats] = {}
         self.pulls: list[str] = []
+        #: the ids of the programs made by token edits in the last run
+        self.edited: list[int] = []
         #: whether the task scores programs by tests (known after the first program); None before
         self.scored: bool | None = None
         #: the best program value so far in the last run
@@ -134,12 +149,13 @@ class AdaptiveSearch(Controller):
             "temperature": self.temperature,
             "local_needs_signal": self.local_needs_signal,
             "confirm": self.confirm,
+            "edits": self.edits,
         }
 
     async def search(self, run: SearchRun) -> None:
         tree = TokenTree(width=self.width, min_prior=self.min_prior)
         stats = {arm: ArmStats() for arm in self.arms}
-        self.tokens, self.arm_stats, self.pulls = tree, stats, []
+        self.tokens, self.arm_stats, self.pulls, self.edited = tree, stats, [], []
         seen: set[str] = set()
         stalls = 0
         self.scored = None
@@ -174,6 +190,8 @@ class AdaptiveSearch(Controller):
             if meta.get("steps") is not None:
                 start = _prefix_node(tree, meta.get("prefix", ""))
                 tree.insert(start, steps_from(meta["steps"]), value)
+            if self.scored and not passers and child.step is not None and child.step.info.get("loaded"):
+                passers += await self._try_edits(run, child, meta)
 
     # -- arms ------------------------------------------------------------------------------------
     def _available(self, arm: str, run: SearchRun, tree: TokenTree) -> bool:
@@ -216,6 +234,30 @@ class AdaptiveSearch(Controller):
         if not children:  # the policy failed: the node it was asked at is marked failed
             return target if arm == "revise" else root
         return children[0]
+
+    async def _try_edits(self, run: SearchRun, rollout: Node, meta: dict[str, Any]) -> list[str | None]:
+        """Run a failing rollout's likeliest one-token edits (no LLM call; see the module
+        docstring); returns the behaviour signatures of those that pass every public test."""
+        policy = self.policy
+        if not self.edits or not isinstance(policy, OutputPolicy) or "rest" not in meta or "steps" not in meta:
+            return []
+        edits = token_edits(meta["prefix"], meta["steps"], meta["rest"], limit=self.edits, min_prior=self.min_prior)
+        if not edits:
+            return []
+
+        async def propose(view: NodeView, k: int) -> list[Proposal]:
+            out = []
+            for prior, text in edits:
+                proposal = policy.from_output(view, text)
+                out.append(replace(proposal, prior=prior, meta={**proposal.meta, "edit_of": rollout.id}))
+            return out
+
+        children = await run.expand(run.tree.root, len(edits), propose=propose, calls=False) or []
+        self.edited += [c.id for c in children]
+        live = [c for c in children if not c.failed]
+        values = await asyncio.gather(*(run.evaluate(c) for c in live))
+        self.best_value = max([self.best_value, *values])
+        return [c.step.info.get("signature") for c in live if c.step is not None and c.step.terminal]
 
     def _rollout(self, prefix: str, temperature: float) -> Any:
         policy = self.policy

@@ -85,24 +85,36 @@ class Meter:
 
     def exhausted(self) -> bool:
         """True when no further expansion may start; sets `stop_reason`."""
-        if self.stop_reason is not None:
-            return True
-        b, s = self.budget, self.stats
-        if b.max_expansions is not None and s.expansions >= b.max_expansions:
-            self.stop_reason = "max_expansions"
-        elif b.max_llm_calls is not None and s.llm_calls >= b.max_llm_calls:
-            self.stop_reason = "max_llm_calls"
-        elif b.max_tokens is not None and s.tokens >= b.max_tokens:
-            self.stop_reason = "max_tokens"
-        elif b.max_env_steps is not None and s.env_steps >= b.max_env_steps:
-            self.stop_reason = "max_env_steps"
-        elif b.max_seconds is not None and self.elapsed() >= b.max_seconds:
-            self.stop_reason = "max_seconds"
+        if self.stop_reason is None:
+            self.stop_reason = self._limit_reached(calls=True)
         return self.stop_reason is not None
 
-    def try_expand(self) -> bool:
-        """Reserve one expansion; False (and nothing reserved) when the budget is spent."""
-        if self.exhausted():
+    def _limit_reached(self, *, calls: bool) -> str | None:
+        """The first limit spent, if any; with `calls=False` the model's limits (calls, tokens)
+        are left out."""
+        b, s = self.budget, self.stats
+        if b.max_expansions is not None and s.expansions >= b.max_expansions:
+            return "max_expansions"
+        if calls and b.max_llm_calls is not None and s.llm_calls >= b.max_llm_calls:
+            return "max_llm_calls"
+        if calls and b.max_tokens is not None and s.tokens >= b.max_tokens:
+            return "max_tokens"
+        if b.max_env_steps is not None and s.env_steps >= b.max_env_steps:
+            return "max_env_steps"
+        if b.max_seconds is not None and self.elapsed() >= b.max_seconds:
+            return "max_seconds"
+        return None
+
+    def try_expand(self, *, calls: bool = True) -> bool:
+        """Reserve one expansion; False (and nothing reserved) when the budget is spent.
+
+        `calls=False`: the expansion asks the model nothing (a policy that only rewrites earlier
+        output), so spent calls or tokens do not stop it; its policy still cannot get a call (the
+        client reserves each one), and every other limit holds."""
+        if calls:
+            if self.exhausted():
+                return False
+        elif self.stop_reason not in (None, "max_llm_calls", "max_tokens") or self._limit_reached(calls=False):
             return False
         self.stats.expansions += 1
         return True

@@ -132,6 +132,7 @@ class SearchRun:
         tried: Sequence[Any] = (),
         lazy: bool = False,
         propose: Callable[[NodeView, int], Awaitable[list[Proposal]]] | None = None,
+        calls: bool = True,
     ) -> list[Node] | None:
         """Ask the policy for up to k actions at `node` (None: as many as the node has legal
         actions) and step each into a child (`propose` replaces `policy.propose` for this
@@ -140,11 +141,12 @@ class SearchRun:
         Returns the new children (possibly failed ones), or None when the budget allows no further
         expansion. A node whose policy call raises becomes failed and gets no children. With
         `lazy` (cheap environments only), children are created unstepped (`Status.NEW`) and
-        stepped by `materialize` when first selected, as OpenSpiel's MCTS does.
+        stepped by `materialize` when first selected, as OpenSpiel's MCTS does. `calls=False`:
+        `propose` asks the model nothing, so the expansion may run after the calls are spent.
         """
         if k is None:
             k = self._legal_count(node)
-        if not self.meter.try_expand():
+        if not self.meter.try_expand(calls=calls):
             return None
         ordinal = self._expansions_at.get(node.id, 0)
         self._expansions_at[node.id] = ordinal + 1

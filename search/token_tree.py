@@ -188,3 +188,33 @@ class TokenTree:
 def steps_from(tokens: Sequence[tuple[str, float, dict[str, float]]]) -> list[TokenStep]:
     """TokenSteps from (token, logprob, {alternative: logprob}) triples, as a model returns them."""
     return [TokenStep(t, math.exp(lp), {a: math.exp(alp) for a, alp in top.items()}) for t, lp, top in tokens]
+
+
+def token_edits(
+    prefix: str,
+    steps: Sequence[tuple[str, float, dict[str, float]]],
+    rest: str,
+    *,
+    limit: int,
+    min_prior: float = 0.05,
+) -> list[tuple[float, str]]:
+    """The `limit` likeliest one-token edits of a rollout (`prefix`, then `steps` as the model
+    returns them, then `rest`): at each position, an alternative the model gave at least
+    `min_prior` takes the sampled token's place and the rest of the text stays. Returned as
+    (prior, edited text), the likeliest first. A sampled token the model itself found unlikely is
+    the commonest slip in a near-miss program, and testing its fix needs no model call.
+    Alternatives that differ from the sampled token only in whitespace are skipped."""
+    found: list[tuple[float, int, str]] = []
+    for index, (token, _, top) in enumerate(steps):
+        for alternative, logprob in top.items():
+            prior = math.exp(logprob)
+            if alternative == token or prior < min_prior or _same_meaning(alternative, token):
+                continue
+            found.append((prior, index, alternative))
+    if not found:
+        return []
+    texts = [token for token, _, _ in steps]
+    edits = []
+    for prior, index, alternative in sorted(found, key=lambda f: (-f[0], f[1]))[:limit]:
+        edits.append((prior, prefix + "".join(texts[:index]) + alternative + "".join(texts[index + 1 :]) + rest))
+    return edits

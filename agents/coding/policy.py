@@ -141,7 +141,8 @@ class CodePolicy:
         proposal = self._program(replace(choice, text=opening + choice.text), entry, with_plan=False)
         # Only the function's body is a place to branch: the signature and docstring the model
         # writes again, and the demo code after the function, do not change what is tested.
-        start, end = body_span(prefix + choice.text, entry)
+        output = prefix + choice.text
+        start, end = body_span(output, entry)
         steps, offset = [], len(prefix)
         for t in choice.token_logprobs or ():
             if offset >= end:
@@ -150,7 +151,16 @@ class CodePolicy:
             offset += len(t.token)
         proposal.meta["prefix"] = prefix
         proposal.meta["steps"] = steps
+        if output.startswith(prefix + "".join(s[0] for s in steps)):
+            # the tokens spell the output: prefix + tokens + rest is the rollout again (token edits)
+            proposal.meta["rest"] = output[offset:]
         return proposal
+
+    def from_output(self, view: NodeView, text: str) -> Proposal:
+        """The proposal for `text` as if the model had written it after the rollout's opening
+        (an edited rollout: no model call)."""
+        entry, _ = task_fields(view.task)
+        return self._program(Choice(text=ROLLOUT_OPENING + text, finish_reason="stop"), entry, with_plan=False)
 
     @staticmethod
     async def _reflect_keeping_a_call(view: NodeView) -> str:

@@ -77,6 +77,11 @@ class Spy:
         result: Proposal = await self.inner.continue_from(view, prefix, temperature=temperature)
         return result
 
+    def from_output(self, view: NodeView, text: str) -> Proposal:
+        self._dump(view)
+        result: Proposal = self.inner.from_output(view, text)
+        return result
+
 
 def _spy_on(seen: list[str]) -> Any:
     def install(controller: Controller) -> None:

@@ -16,7 +16,7 @@ from treeagent.agents.llm.config import LLMConfig
 from treeagent.coding import DEFAULT_SOLVER, CodeSolution, asolve_code, build_solver
 from treeagent.environments.code import CodeEnv, load_humaneval, load_jsonl
 from treeagent.sandbox import ProcessSandbox
-from treeagent.search import read_records
+from treeagent.search import last_run, read_records
 from treeagent.search.adaptive import AdaptiveSearch
 
 from .conftest import MakeLLM
@@ -160,7 +160,8 @@ async def test_next_to_programs_that_fail_every_example_the_default_solver_sampl
     solution, controller, _ = await _solve_dev("Dev/10", 5, cassette_llm("blind_default"), code_sandbox, tmp_path)
     assert solution.problem.public_tests
     assert controller.scored is True
-    rates = [n.step.info["pass_rate"] for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
+    rollouts = [n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.id not in controller.edited]
+    rates = [n.step.info["pass_rate"] for n in rollouts if n.step]
     assert len(rates) == len(controller.pulls) == 5
     assert controller.pulls[0] == "branch" and rates[0] == 0.0  # the greedy program fails every example
     for i, arm in enumerate(controller.pulls[1:], start=1):
@@ -204,3 +205,69 @@ async def test_sampling_solvers_ask_for_the_greedy_program_first(solver: str) ->
         finally:
             await env.close()
     assert calls and math.isclose(calls[0], 0.0)
+
+
+def _edit_proposals(trace: Path) -> list[dict[str, Any]]:
+    """The proposals of the trace's token-edit expansions (each names the rollout it edits)."""
+    return [p for record in read_records(trace) for p in _edit_proposals_in(record)]
+
+
+async def test_the_default_solver_tries_one_token_edits_of_failing_rollouts_without_a_call(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Dev/6 (is_prime): the small model's rollouts fail an example by one slip (a bound, a
+    # comparison); its likeliest one-token edits are run on the examples with no model call,
+    # and one of them passes every example.
+    solution, controller, trace = await _solve_dev("Dev/6", 6, cassette_llm("edits_default"), code_sandbox, tmp_path)
+    records = [r for r in read_records(trace) if r["type"] == "llm"]
+    assert len(records) == solution.result.stats.llm_calls == len(controller.pulls) <= 6  # edits cost no call
+    nodes = {n.id: n for n in solution.tree if n.parent is not None and n.step is not None}
+    edits = [nodes[i] for i in controller.edited if i in nodes]
+    assert edits, "no rollout was edited"
+    by_source: dict[int, int] = {}
+    for proposal in _edit_proposals(trace):
+        source = nodes[proposal["meta"]["edit_of"]]
+        assert source.id not in controller.edited  # an edit of a rollout, not of an edit
+        info = source.step.info if source.step is not None else {}
+        assert info["loaded"] and info["passed"] < info["total"]  # only failing programs are edited
+        assert proposal["action"]["text"] != source.action.text
+        by_source[source.id] = by_source.get(source.id, 0) + 1
+    assert max(by_source.values()) <= controller.edits
+    passers = [n for n in edits if n.step is not None and n.step.terminal]
+    assert passers, "the recorded edits were meant to hold a pass"
+    first = min(n.id for n in nodes.values() if n.step is not None and n.step.terminal)
+    assert all(i <= first + controller.edits for i in controller.edited)  # none once a program passed
+    assert solution.public_passed == solution.public_total > 0
+
+
+async def test_a_resumed_default_search_replays_its_edits_and_keeps_its_budget(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Killed just after its first token-edit expansion was traced: on resume the edits come back
+    # from the trace (no model call made them in the first place), and the calls stay within budget.
+    _, _, full = await _solve_dev("Dev/6", 6, cassette_llm("edits_default"), code_sandbox, tmp_path)
+    lines = full.read_text().splitlines(keepends=True)
+    cut = next(i for i, r in enumerate(read_records(full)) if r["type"] == "expand" and _edit_proposals_in(r))
+    killed = tmp_path / "killed.jsonl"
+    killed.write_text("".join(lines[: cut + 1]))
+    spent = sum(r["returned"] for r in read_records(killed) if r["type"] == "llm")
+    [problem] = [p for p in load_jsonl(DEVSET) if p.id == "Dev/6"]
+    setup = build_solver(DEFAULT_SOLVER, cassette_llm("edits_default"), budget_calls=6, trace=killed)
+    setup.controller.resume = True
+    env = CodeEnv(code_sandbox)
+    try:
+        result = await setup.controller.run(env, problem.task())
+    finally:
+        await env.close()
+    run = last_run(killed)
+    replayed = [r for r in run if r["type"] == "expand" and r.get("resumed") and _edit_proposals_in(r)]
+    assert replayed, "the edit expansion was not taken from the trace"
+    new = sum(r["returned"] for r in run if r["type"] == "llm" and not r.get("resumed"))
+    assert result.stats.llm_calls == spent + new <= 6
+    assert isinstance(setup.controller, AdaptiveSearch) and setup.controller.edited
+
+
+def _edit_proposals_in(record: dict[str, Any]) -> list[dict[str, Any]]:
+    if record["type"] != "expand":
+        return []
+    return [p for p in record["proposals"] if "edit_of" in p.get("meta", {})]

@@ -170,3 +170,18 @@ async def test_a_sink_without_reserve_has_no_ceiling_and_held_calls_give_back_th
     held.release(2)  # two of the three were not made
     held.close()
     assert meter.stats.llm_calls == 1 and meter.calls_left() == 3
+
+
+async def test_an_expansion_that_asks_no_model_runs_after_the_calls_but_not_past_other_limits() -> None:
+    meter = Meter(Budget(max_llm_calls=2, max_expansions=4))
+    assert meter.try_expand()
+    meter.charge_llm(Usage(completions=2))
+    assert not meter.try_expand() and meter.stop_reason == "max_llm_calls"
+    # a rewrite of earlier output asks the model nothing: the spent calls do not stop it ...
+    assert meter.try_expand(calls=False) and meter.stats.expansions == 2
+    # ... but its policy still gets no call, and the other limits hold
+    assert meter.reserve(1) == 0
+    assert meter.try_expand(calls=False) and meter.try_expand(calls=False)
+    assert not meter.try_expand(calls=False) and meter.stats.expansions == 4
+    stepped = Meter(Budget(max_env_steps=1))
+    assert stepped.try_env_step() and not stepped.try_expand(calls=False) and not stepped.try_expand()

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from treeagent.search.adaptive import ArmStats, settled, ucb1
-from treeagent.search.token_tree import TokenStep, TokenTree, pucb, steps_from
+from treeagent.search.token_tree import TokenStep, TokenTree, pucb, steps_from, token_edits
 
 
 def sure(token: str) -> TokenStep:
@@ -120,3 +120,21 @@ def test_pucb_with_log_visits_as_pg_td_writes_it() -> None:
     score = pucb(4.0, log_visits=True)
     assert score(tree.root, "a", 0.7, child) == pytest.approx(0.5 + 4.0 * 0.7 * math.sqrt(math.log(4)) / 5)
     assert score(tree.root, "b", 0.29, None) == pytest.approx(4.0 * 0.29 * math.sqrt(math.log(4)))
+
+
+def test_token_edits_swap_the_likeliest_alternatives_and_keep_the_rest() -> None:
+    lp = math.log
+    steps = [
+        ("    return", lp(0.99), {}),  # no alternatives recorded (outside the body): never edited
+        (" x", lp(0.9), {" x": lp(0.9), " y": lp(0.06)}),
+        (" <", lp(0.3), {" <": lp(0.3), " <=": lp(0.65), " >": lp(0.02)}),
+        (" 1", lp(0.5), {" 1": lp(0.5), " 0": lp(0.45), "\n": lp(0.04)}),
+        ("\n", lp(0.8), {"\n": lp(0.8), "\n\n": lp(0.15)}),  # whitespace for whitespace: skipped
+    ]
+    edits = token_edits("def f(x):\n", steps, "\nprint(f(1))", limit=3, min_prior=0.05)
+    assert [round(p, 2) for p, _ in edits] == [0.65, 0.45, 0.06]
+    assert edits[0][1] == "def f(x):\n    return x <= 1\n\nprint(f(1))"
+    assert edits[1][1] == "def f(x):\n    return x < 0\n\nprint(f(1))"
+    assert edits[2][1] == "def f(x):\n    return y < 1\n\nprint(f(1))"
+    assert len(token_edits("", steps, "", limit=10, min_prior=0.05)) == 3  # " >" (0.02) is too unlikely
+    assert token_edits("", steps, "", limit=0) == [] and token_edits("", [], "", limit=4) == []

@@ -146,6 +146,7 @@ def _pgtd(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int
         policy,
         evaluator,
         arms=("branch",),
+        edits=0,  # PG-TD as published: every program is a rollout
         width=width or 3,
         selection=pucb(4.0, use_best=True, log_visits=True),
         **_common(budget_calls, **common),
