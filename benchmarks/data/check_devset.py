@@ -1,10 +1,12 @@
 """Validate a dev-set JSONL file (default: devset.jsonl next to this file; pass a path to check another,
-e.g. devset_hard.jsonl). Task ids must run <prefix>/0, <prefix>/1, ... with the prefix of the first row
+e.g. devset_hard.jsonl; add --all-examples for a set where every problem shows examples, e.g.
+devset_easy.jsonl). Task ids must run <prefix>/0, <prefix>/1, ... with the prefix of the first row
 ("Dev", "Hard", ...). For every problem it checks that:
 1. prompt + canonical_solution + test + check(entry_point) passes (subprocess, 5 s timeout);
 2. a trivially wrong body ("    return None") FAILS the hidden test;
 3. the docstring examples (if any) pass under doctest on prompt + canonical_solution;
-4. even ids have at least 2 docstring examples (">>>" lines) and odd ids have none;
+4. even ids have at least 2 docstring examples (">>>" lines) and odd ids have none; with --all-examples,
+   every id has at least 2;
 5. the hidden test has 6-10 asserts.
 Prints a summary; exits 1 on any failure."""
 
@@ -30,7 +32,9 @@ def run(code, *args, stdin=None):
         return False, "timeout"
 
 
-path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "devset.jsonl"
+all_examples = "--all-examples" in sys.argv[1:]
+paths = [a for a in sys.argv[1:] if a != "--all-examples"]
+path = pathlib.Path(paths[0]) if paths else HERE / "devset.jsonl"
 problems = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 prefix = problems[0]["task_id"].split("/")[0] if problems else "Dev"
 failures, with_ex = [], 0
@@ -42,7 +46,9 @@ for i, p in enumerate(problems):
     if not 6 <= p["test"].count("assert ") <= 10:
         errs.append("assert count out of range")
     n_ex = p["prompt"].count(">>>")
-    if (i % 2 == 0 and n_ex < 2) or (i % 2 == 1 and n_ex):
+    if all_examples and n_ex < 2:
+        errs.append(f"{n_ex} docstring examples (--all-examples wants at least 2)")
+    elif not all_examples and ((i % 2 == 0 and n_ex < 2) or (i % 2 == 1 and n_ex)):
         errs.append(f"{n_ex} docstring examples on an {'odd' if i % 2 else 'even'} id")
     ok, out = run(p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({ep})\n")
     if not ok:
