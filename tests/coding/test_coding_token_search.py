@@ -160,13 +160,14 @@ async def test_next_to_programs_that_fail_every_example_the_default_solver_sampl
     solution, controller, _ = await _solve_dev("Dev/10", 5, cassette_llm("blind_default"), code_sandbox, tmp_path)
     assert solution.problem.public_tests
     assert controller.scored is True
-    rollouts = [n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.id not in controller.edited]
-    rates = [n.step.info["pass_rate"] for n in rollouts if n.step]
-    assert len(rates) == len(controller.pulls) == 5
-    assert controller.pulls[0] == "branch" and rates[0] == 0.0  # the greedy program fails every example
-    for i, arm in enumerate(controller.pulls[1:], start=1):
-        if max(rates[:i]) == 0.0:
-            assert arm == "sample", f"call {i + 1} went to {arm} with no program passing any example"
+    programs = [n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
+    rollouts = [n for n in programs if n.id not in controller.edited]
+    assert len(rollouts) == len(controller.pulls) == 5
+    assert controller.pulls[0] == "branch" and rollouts[0].step.info["pass_rate"] == 0.0  # greedy fails all
+    for rollout, arm in zip(rollouts[1:], controller.pulls[1:], strict=True):
+        # every program made before this call (rollouts and their token edits) failed every example
+        if max(n.step.info["pass_rate"] for n in programs if n.id < rollout.id) == 0.0:
+            assert arm == "sample", f"node {rollout.id} came from {arm} with no program passing any example"
     assert controller.pulls[1:3] == ["sample", "sample"]
 
 
