@@ -93,6 +93,7 @@ async def _run(
     problem: CodeProblem, solver: str, budget: int, llm: LLMClient, sandbox: ProcessSandbox
 ) -> dict[str, Any]:
     """One solver run; every non-root node with the calls and tokens spent on it, in order."""
+    controllers: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "trace.jsonl"
         solution = await asolve_code(
@@ -104,19 +105,23 @@ async def _run(
             llm=llm,
             sandbox=sandbox,
             trace=trace,
+            on_start=controllers.append,
         )
         # Each of these solvers makes one call per node it adds, in order (a batch of samples
-        # in any order within the batch): the k-th call's tokens belong to the k-th node.
+        # in any order within the batch): the k-th call's tokens belong to the k-th node that
+        # made a call. test_guided's token edits make none (`AdaptiveSearch.edited`).
         spent = [
             int(r["prompt_tokens"]) + int(r["completion_tokens"]) for r in read_records(trace) if r["type"] == "llm"
         ]
-    nodes = []
-    for index, node in enumerate(n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent is not None):
+    free = set(getattr(controllers[0], "edited", ()))
+    nodes, calls = [], 0
+    for node in (n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent is not None):
         state = node.step.state if node.step is not None else None
         is_program = isinstance(state, CodeState) and node.action is not None and node.action.kind == "program"
         program = state.program if is_program and isinstance(state, CodeState) else None
-        called = index < len(spent)
-        entry = {"id": node.id, "calls": int(called), "tokens": spent[index] if called else 0, "program": program}
+        called = node.id not in free and calls < len(spent)
+        entry = {"id": node.id, "calls": int(called), "tokens": spent[calls] if called else 0, "program": program}
+        calls += called
         if program is not None and isinstance(state, CodeState):
             entry.update(_state_fields(state), value=node.value if node.value is not None else 0.0)
         nodes.append(entry)
