@@ -208,8 +208,14 @@ async def test_sampling_solvers_ask_for_the_greedy_program_first(solver: str) ->
     assert calls and math.isclose(calls[0], 0.0)
 
 
+def _edit_proposals_in(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The token-edit proposals of a trace record (each names the rollout it edits in `edit_of`)."""
+    if record["type"] != "expand":
+        return []
+    return [p for p in record["proposals"] if "edit_of" in p.get("meta", {})]
+
+
 def _edit_proposals(trace: Path) -> list[dict[str, Any]]:
-    """The proposals of the trace's token-edit expansions (each names the rollout it edits)."""
     return [p for record in read_records(trace) for p in _edit_proposals_in(record)]
 
 
@@ -266,9 +272,3 @@ async def test_a_resumed_default_search_replays_its_edits_and_keeps_its_budget(
     new = sum(r["returned"] for r in run if r["type"] == "llm" and not r.get("resumed"))
     assert result.stats.llm_calls == spent + new <= 6
     assert isinstance(setup.controller, AdaptiveSearch) and setup.controller.edited
-
-
-def _edit_proposals_in(record: dict[str, Any]) -> list[dict[str, Any]]:
-    if record["type"] != "expand":
-        return []
-    return [p for p in record["proposals"] if "edit_of" in p.get("meta", {})]
