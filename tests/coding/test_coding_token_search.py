@@ -18,6 +18,7 @@ from treeagent.environments.code import CodeEnv, load_humaneval, load_jsonl
 from treeagent.sandbox import ProcessSandbox
 from treeagent.search import last_run, read_records
 from treeagent.search.adaptive import AdaptiveSearch
+from treeagent.search.controller import Controller
 
 from .conftest import MakeLLM
 
@@ -120,20 +121,21 @@ async def test_default_solver_writes_the_greedy_program_first_and_counts_every_c
 
 
 async def _solve_dev(
-    problem_id: str, budget: int, llm: LLMClient, sandbox: ProcessSandbox, tmp_path: Path
+    problem_id: str, budget: int, llm: LLMClient, sandbox: ProcessSandbox, tmp_path: Path, **knobs: Any
 ) -> tuple[CodeSolution, AdaptiveSearch, Path]:
-    """The default solver on one dev-set problem: its solution, its controller and its trace."""
+    """The default solver on one dev-set problem (with `knobs` set on its controller): its
+    solution, its controller and its trace."""
     [problem] = [p for p in load_jsonl(DEVSET) if p.id == problem_id]
     trace = tmp_path / "default.trace.jsonl"
     holder: dict[str, Any] = {}
-    solution = await asolve_code(
-        problem,
-        budget_calls=budget,
-        llm=llm,
-        sandbox=sandbox,
-        trace=trace,
-        on_start=lambda c: holder.setdefault("controller", c),
-    )
+
+    def start(controller: Controller) -> None:
+        for name, value in knobs.items():
+            assert hasattr(controller, name), name
+            setattr(controller, name, value)
+        holder["controller"] = controller
+
+    solution = await asolve_code(problem, budget_calls=budget, llm=llm, sandbox=sandbox, trace=trace, on_start=start)
     return solution, holder["controller"], trace
 
 
@@ -171,12 +173,28 @@ async def test_next_to_programs_that_fail_every_example_the_default_solver_sampl
     assert controller.pulls[1:3] == ["sample", "sample"]
 
 
-async def test_after_a_public_pass_the_default_solver_confirms_it_with_samples(
+async def test_the_default_solver_stops_at_the_first_public_pass(
     cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
 ) -> None:
-    # Dev/8: the greedy program passes the examples. Examples are few, so one pass can be a fluke;
-    # the search draws up to `confirm` independent samples and stops early when two passers agree.
+    # Dev/8: the greedy program passes the examples, and by default (confirm=0) that ends the search.
     solution, controller, trace = await _solve_dev("Dev/8", 8, cassette_llm("confirm_default"), code_sandbox, tmp_path)
+    assert controller.confirm == 0
+    nodes = [n for n in solution.tree if n.parent and n.step]
+    assert len(nodes) == 1 and nodes[0].step is not None and nodes[0].step.terminal
+    assert controller.pulls == ["branch"]
+    records = [r for r in read_records(trace) if r["type"] == "llm"]
+    assert len(records) == solution.result.stats.llm_calls == 1
+    assert solution.public_passed == solution.public_total > 0
+
+
+async def test_with_confirm_a_public_pass_is_confirmed_by_samples(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Dev/8 again, with confirm=2: the search draws up to 2 independent samples after the greedy
+    # program's pass and stops early when two passers behave alike.
+    solution, controller, trace = await _solve_dev(
+        "Dev/8", 8, cassette_llm("confirm_default"), code_sandbox, tmp_path, confirm=2
+    )
     nodes = [n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
     assert nodes[0].step is not None and nodes[0].step.terminal  # the greedy program passes
     assert controller.pulls[0] == "branch" and set(controller.pulls[1:]) == {"sample"}
