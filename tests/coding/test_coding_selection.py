@@ -43,6 +43,16 @@ def test_a_behaviour_that_raises_everywhere_does_not_win_on_numbers() -> None:
     assert best_index(states) == 0
 
 
+def test_a_behaviour_that_raises_on_fewer_probes_beats_a_larger_cluster() -> None:
+    # three programs that crash alike on one probe agree for free; the lone clean one wins
+    states = [state("crash", errors=1), state("crash", errors=1), state("crash", errors=1), state("clean")]
+    assert best_index(states) == 3
+    # among equally clean behaviours, agreement still decides
+    assert best_index([state("a"), state("b"), state("b"), state("crash", errors=1)]) == 1
+    # public tests still come first
+    assert best_index([state("clean", passed=1, total=2), state("crash", errors=2, passed=2, total=2)]) == 1
+
+
 def test_ties_go_to_the_earliest_candidate_and_unloaded_lose() -> None:
     assert best_index([state("a"), state("b")]) == 0
     broken = replace(state(None), loaded=False)

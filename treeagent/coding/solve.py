@@ -98,9 +98,9 @@ def program_nodes(tree: Tree) -> list[Node]:
 
 
 def select_answer(tree: Tree) -> Node | None:
-    """The best candidate: public tests first, then execution agreement on the probe inputs, then
-    the node's value (self-evaluation where the solver has one), then the earliest written (see
-    `environments/code/selection.py`)."""
+    """The best candidate: public tests first, then fewest probe inputs raised on, then execution
+    agreement on the probe inputs, then the node's value (self-evaluation where the solver has
+    one), then the earliest written (see `environments/code/selection.py`)."""
     nodes = sorted(program_nodes(tree), key=lambda n: n.id)
     states: list[CodeState] = [n.step.state for n in nodes]  # type: ignore[union-attr]
     values = [n.value if n.value is not None else n.mean_value for n in nodes]
