@@ -93,7 +93,6 @@ async def _run(
     problem: CodeProblem, solver: str, budget: int, llm: LLMClient, sandbox: ProcessSandbox
 ) -> dict[str, Any]:
     """One solver run; every non-root node with the calls and tokens spent on it, in order."""
-    controllers: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
         trace = Path(tmp) / "trace.jsonl"
         solution = await asolve_code(
@@ -105,15 +104,15 @@ async def _run(
             llm=llm,
             sandbox=sandbox,
             trace=trace,
-            on_start=controllers.append,
         )
         # Each of these solvers makes one call per node it adds, in order (a batch of samples
         # in any order within the batch): the k-th call's tokens belong to the k-th node that
-        # made a call. test_guided's token edits make none (`AdaptiveSearch.edited`).
+        # made a call. Nodes a search made without asking the model (test_guided's token edits)
+        # made none (`SearchResult.call_free`).
         spent = [
             int(r["prompt_tokens"]) + int(r["completion_tokens"]) for r in read_records(trace) if r["type"] == "llm"
         ]
-    free = set(getattr(controllers[0], "edited", ()))
+    free = solution.result.call_free
     nodes, calls = [], 0
     for node in (n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent is not None):
         state = node.step.state if node.step is not None else None

@@ -141,6 +141,7 @@ class Controller(ABC):
                 stop_reason=stop_reason,
                 trace_path=self.trace_path,
                 warnings=[w for w in (run.mutation.warning,) if w is not None],
+                call_free=frozenset(run.call_free),
             )
             if writer is not None:
                 if cache is not None:

@@ -19,6 +19,8 @@ class SearchResult:
     stop_reason: "solved", "exhausted" (nothing left to expand), or the budget limit that was hit.
     warnings: what the search noticed that makes its answer doubtful (an environment whose step
         changed the state it was given), one line each.
+    call_free: the ids of the nodes made without asking the model (token edits, say): the
+        calls in `stats` were spent on the others.
     """
 
     controller: str
@@ -30,6 +32,7 @@ class SearchResult:
     stop_reason: str
     trace_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    call_free: frozenset[int] = frozenset()
 
     @property
     def best_path(self) -> list[Node]:

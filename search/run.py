@@ -90,6 +90,8 @@ class SearchRun:
         #: the policy's notes on the proposal behind each child, by node id (only where it left
         #: any: a token-level rollout's tokens and priors, say)
         self.proposal_meta: dict[int, dict[str, Any]] = {}
+        #: the ids of the nodes made by expansions that asked the model nothing (`calls=False`)
+        self.call_free: set[int] = set()
         self.solution: Node | None = None
         #: the first steps of the run are checked for changing the state they were given
         self.mutation = MutationCheck(env)
@@ -142,7 +144,8 @@ class SearchRun:
         expansion. A node whose policy call raises becomes failed and gets no children. With
         `lazy` (cheap environments only), children are created unstepped (`Status.NEW`) and
         stepped by `materialize` when first selected, as OpenSpiel's MCTS does. `calls=False`:
-        `propose` asks the model nothing, so the expansion may run after the calls are spent.
+        `propose` asks the model nothing, so the expansion may run after the calls are spent; its
+        children are listed in `call_free` (and the result's), and its record says `"calls": false`.
         """
         if k is None:
             k = self._legal_count(node)
@@ -177,6 +180,8 @@ class SearchRun:
         if self.trace is not None:  # a replayed expansion too: the resumed trace shows it whole
             proposed = [encode_proposal(self.env, p) for p in proposals]
             record = {"type": "expand", "node": node.id, "key": cache_key, "proposals": proposed}
+            if not calls:
+                record["calls"] = False
             self.trace.write({**record, "resumed": True} if replayed else record)
         if node.status == Status.OPEN:
             node.status = Status.EXPANDED
@@ -189,6 +194,8 @@ class SearchRun:
             else:
                 stepped = list(await asyncio.gather(*(self._child(node, p) for p in proposals)))
             made = [c for c in stepped if c is not None]
+        if not calls:
+            self.call_free.update(c.id for c in made)
         self._expanded(node, made, replayed)
         return made
 

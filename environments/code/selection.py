@@ -26,7 +26,7 @@ def agreement_counts(states: Sequence[CodeState]) -> Counter[str]:
 
 def rank_key(
     state: CodeState, counts: Counter[str], value: float = 0.0, order: int = 0
-) -> tuple[bool, float, bool, bool, int, float, float, int]:
+) -> tuple[bool, float, bool, bool, float, int, float, int]:
     """The sort key of one candidate (higher is better); `order` is its place in writing order."""
     all_errors = state.probes > 0 and state.probe_errors >= state.probes
     cluster = counts.get(state.signature, 0) if state.signature is not None and state.loaded else 0

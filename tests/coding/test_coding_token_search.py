@@ -263,6 +263,10 @@ async def test_the_default_solver_tries_one_token_edits_of_failing_rollouts_with
     first = min(n.id for n in nodes.values() if n.step is not None and n.step.terminal)
     assert all(i <= first + controller.edits for i in controller.edited)  # none once a program passed
     assert solution.public_passed == solution.public_total > 0
+    # the result and the trace say which nodes cost no call, for any reader (the benchmark's budgets)
+    assert solution.result.call_free == frozenset(controller.edited)
+    expands = [r for r in read_records(trace) if r["type"] == "expand"]
+    assert all((r.get("calls") is False) == bool(_edit_proposals_in(r)) for r in expands)
 
 
 async def test_a_resumed_default_search_replays_its_edits_and_keeps_its_budget(
@@ -290,3 +294,4 @@ async def test_a_resumed_default_search_replays_its_edits_and_keeps_its_budget(
     new = sum(r["returned"] for r in run if r["type"] == "llm" and not r.get("resumed"))
     assert result.stats.llm_calls == spent + new <= 6
     assert isinstance(setup.controller, AdaptiveSearch) and setup.controller.edited
+    assert result.call_free == frozenset(setup.controller.edited)  # replayed edits are call-free too
