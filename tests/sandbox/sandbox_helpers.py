@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import textwrap
+
+from treeagent.sandbox import RunRequest, Verdict
 
 PROCESS_UID_BASE = 64400
 DOCKER_UID_BASE = 64500
@@ -89,3 +92,16 @@ def describe(pids: list[tuple[int, int]]) -> str:
         except (OSError, KeyError):
             lines.append(f"pid {pid} gone")
     return "\n".join(lines)
+
+
+def code(src: str) -> str:
+    return textwrap.dedent(src).strip() + "\n"
+
+
+async def assert_clean(sandbox, backend: str) -> None:
+    """No process of the runs' uids is left, and a trivial run still works."""
+    left = await lingering(run_uids(backend))
+    assert left == [], describe(left)
+    result = await sandbox.run(RunRequest(code="print('still fine')"))
+    assert result.verdict is Verdict.ok, result
+    assert result.stdout == "still fine\n"
