@@ -137,8 +137,6 @@ class AdaptiveSearch(Controller):
         self.tokens: TokenTree | None = None
         self.arm_stats: dict[str, ArmStats] = {}
         self.pulls: list[str] = []
-        #: the ids of the programs made by token edits in the last run
-        self.edited: list[int] = []
         #: whether the task scores programs by tests (known after the first program); None before
         self.scored: bool | None = None
         #: the best program value so far in the last run
@@ -160,7 +158,7 @@ class AdaptiveSearch(Controller):
     async def search(self, run: SearchRun) -> None:
         tree = TokenTree(width=self.width, min_prior=self.min_prior)
         stats = {arm: ArmStats() for arm in self.arms}
-        self.tokens, self.arm_stats, self.pulls, self.edited = tree, stats, [], []
+        self.tokens, self.arm_stats, self.pulls = tree, stats, []
         seen: set[str] = set()
         stalls = 0
         self.scored = None
@@ -258,7 +256,6 @@ class AdaptiveSearch(Controller):
             return out
 
         children = await run.expand(run.tree.root, len(edits), propose=propose, calls=False) or []
-        self.edited += [c.id for c in children]
         live = [c for c in children if not c.failed]
         values = await asyncio.gather(*(run.evaluate(c) for c in live))
         self.best_value = max([self.best_value, *values])

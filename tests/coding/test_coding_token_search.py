@@ -163,7 +163,7 @@ async def test_next_to_programs_that_fail_every_example_the_default_solver_sampl
     assert solution.problem.public_tests
     assert controller.scored is True
     programs = [n for n in sorted(solution.tree, key=lambda n: n.id) if n.parent and n.step]
-    rollouts = [n for n in programs if n.id not in controller.edited]
+    rollouts = [n for n in programs if n.id not in solution.result.call_free]  # token edits make no call
     assert len(rollouts) == len(controller.pulls) == 5
     assert controller.pulls[0] == "branch" and rollouts[0].step.info["pass_rate"] == 0.0  # greedy fails all
     for rollout, arm in zip(rollouts[1:], controller.pulls[1:], strict=True):
@@ -247,12 +247,13 @@ async def test_the_default_solver_tries_one_token_edits_of_failing_rollouts_with
     records = [r for r in read_records(trace) if r["type"] == "llm"]
     assert len(records) == solution.result.stats.llm_calls == len(controller.pulls) <= 6  # edits cost no call
     nodes = {n.id: n for n in solution.tree if n.parent is not None and n.step is not None}
-    edits = [nodes[i] for i in controller.edited if i in nodes]
+    free = solution.result.call_free  # the nodes made without a model call
+    edits = [nodes[i] for i in free if i in nodes]
     assert edits, "no rollout was edited"
     by_source: dict[int, int] = {}
     for proposal in _edit_proposals(trace):
         source = nodes[proposal["meta"]["edit_of"]]
-        assert source.id not in controller.edited  # an edit of a rollout, not of an edit
+        assert source.id not in free  # an edit of a rollout, not of an edit
         info = source.step.info if source.step is not None else {}
         assert info["loaded"] and info["passed"] < info["total"]  # only failing programs are edited
         assert proposal["action"]["text"] != source.action.text
@@ -261,10 +262,11 @@ async def test_the_default_solver_tries_one_token_edits_of_failing_rollouts_with
     passers = [n for n in edits if n.step is not None and n.step.terminal]
     assert passers, "the recorded edits were meant to hold a pass"
     first = min(n.id for n in nodes.values() if n.step is not None and n.step.terminal)
-    assert all(i <= first + controller.edits for i in controller.edited)  # none once a program passed
+    assert all(i <= first + controller.edits for i in free)  # none once a program passed
     assert solution.public_passed == solution.public_total > 0
-    # the result and the trace say which nodes cost no call, for any reader (the benchmark's budgets)
-    assert solution.result.call_free == frozenset(controller.edited)
+    # the result and the trace say which nodes cost no call, for any reader (the benchmark's budgets):
+    # exactly the programs of the edit proposals
+    assert sorted(nodes[i].action.text for i in free) == sorted(p["action"]["text"] for p in _edit_proposals(trace))
     expands = [r for r in read_records(trace) if r["type"] == "expand"]
     assert all((r.get("calls") is False) == bool(_edit_proposals_in(r)) for r in expands)
 
@@ -293,5 +295,6 @@ async def test_a_resumed_default_search_replays_its_edits_and_keeps_its_budget(
     assert replayed, "the edit expansion was not taken from the trace"
     new = sum(r["returned"] for r in run if r["type"] == "llm" and not r.get("resumed"))
     assert result.stats.llm_calls == spent + new <= 6
-    assert isinstance(setup.controller, AdaptiveSearch) and setup.controller.edited
-    assert result.call_free == frozenset(setup.controller.edited)  # replayed edits are call-free too
+    # the replayed edits are call-free too: the result lists exactly the programs of the run's edit proposals
+    edited = sorted(n.action.text for n in result.tree if n.id in result.call_free)
+    assert edited and edited == sorted(p["action"]["text"] for r in run for p in _edit_proposals_in(r))
