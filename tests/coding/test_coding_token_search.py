@@ -173,6 +173,24 @@ async def test_next_to_programs_that_fail_every_example_the_default_solver_sampl
     assert controller.pulls[1:3] == ["sample", "sample"]
 
 
+async def test_at_a_near_miss_the_default_solver_spends_no_call_on_revisions(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Dev/4: the greedy program passes part of the examples, so every arm is open from the second
+    # call. A revision never raised the best pass rate on our dev sets and costs more tokens, so
+    # the default's arms are branches and samples: every call is a rollout from the task.
+    solution, controller, trace = await _solve_dev("Dev/4", 6, cassette_llm("nearmiss_default"), code_sandbox, tmp_path)
+    records = list(read_records(trace))
+    calls = [i for i, r in enumerate(records) if r["type"] == "llm"]
+    near = [i for i, r in enumerate(records) if r["type"] == "value" and 0.0 < r["value"] < 1.0]
+    assert near and near[0] < calls[-1], "no near miss before the last call: a revision was never on offer"
+    assert len(calls) == solution.result.stats.llm_calls == len(controller.pulls) == 6
+    assert {records[i]["tag"] for i in calls} == {"rollout"}
+    assert set(controller.pulls) == {"branch", "sample"}
+    expanded = {r["node"] for r in records if r["type"] == "expand"}
+    assert expanded == {0}, "a call was asked under a program, not from the task"
+
+
 async def test_the_default_solver_stops_at_the_first_public_pass(
     cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
 ) -> None:
