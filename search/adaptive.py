@@ -126,6 +126,12 @@ class AdaptiveSearch(Controller):
             raise TypeError(
                 f"the branch and sample arms need a policy with continue_from(); {type(self.policy).__name__} has none"
             )
+        if "revise" in arms and getattr(self.policy, "revise", True) is False:
+            # its revise pulls would make no program and no call: a search of revise pulls alone would spin
+            raise ValueError(
+                f"the revise arm needs a policy that revises; this {type(self.policy).__name__} "
+                "was made with revise=False"
+            )
         self.arms = tuple(arms)
         self.exploration = exploration
         self.width = width

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from treeagent.agents.coding import CodePolicy, PassRateEvaluator
 from treeagent.agents.coding.policy import ROLLOUT_OPENING
 from treeagent.agents.llm.client import LLMClient
 from treeagent.agents.llm.config import LLMConfig
@@ -17,7 +18,7 @@ from treeagent.coding import DEFAULT_SOLVER, CodeSolution, asolve_code, build_so
 from treeagent.environments.code import CodeEnv, load_humaneval, load_jsonl
 from treeagent.sandbox import ProcessSandbox
 from treeagent.search import last_run, read_records
-from treeagent.search.adaptive import AdaptiveSearch
+from treeagent.search.adaptive import ARMS, AdaptiveSearch
 from treeagent.search.controller import Controller
 
 from .conftest import MakeLLM
@@ -189,6 +190,15 @@ async def test_at_a_near_miss_the_default_solver_spends_no_call_on_revisions(
     assert set(controller.pulls) == {"branch", "sample"}
     expanded = {r["node"] for r in records if r["type"] == "expand"}
     assert expanded == {0}, "a call was asked under a program, not from the task"
+
+
+async def test_the_revise_arm_is_refused_with_a_policy_that_never_revises() -> None:
+    # its pulls would make neither a program nor a call, and a search of them alone would spin
+    async with LLMClient(LLMConfig(base_urls=["http://127.0.0.1:9/v1"])) as llm:  # never asked
+        assert AdaptiveSearch(CodePolicy(llm, revise=False), PassRateEvaluator()).arms == ("branch", "sample")
+        with pytest.raises(ValueError, match="revise arm needs a policy that revises"):
+            AdaptiveSearch(CodePolicy(llm, revise=False), PassRateEvaluator(), arms=ARMS)
+        assert AdaptiveSearch(CodePolicy(llm), PassRateEvaluator(), arms=ARMS).arms == ARMS
 
 
 async def test_the_default_solver_stops_at_the_first_public_pass(

@@ -133,7 +133,7 @@ def _plansearch(llm: LLMClient, budget_calls: int, width: int | None, concurrenc
 
 
 def _test_guided(llm: LLMClient, budget_calls: int, width: int | None, concurrency: int, **common: Any) -> SolverSetup:
-    policy = CodePolicy(llm, revise=False)  # AdaptiveSearch's default arms: branch and sample
+    policy = CodePolicy(llm)  # revises only if the revise arm is switched on (AdaptiveSearch.arms)
     evaluator = PassRateEvaluator()
     controller = AdaptiveSearch(policy, evaluator, width=width or 3, **_common(budget_calls, **common))
     return SolverSetup(controller, policy, evaluator)
