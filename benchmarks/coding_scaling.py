@@ -13,7 +13,10 @@ calls (one sampled completion = one call), with the embedded model unless --base
   programs of the first b calls, exactly as a run stopped there would choose.
 - `mcts` (LATS) depends on its budget: it runs once per budget in --mcts-budgets.
 Tokens per problem at budget b are the prompt + completion tokens of those b calls (from each
-run's trace). Hidden tests are run only on chosen answers and, for the oracle, on samples; nothing
+run's trace). A run holding programs made without a call (test_guided's token edits) gets a
+second row, `<solver> -edits`: the same run's answers with those programs left out (paired, so
+free of sampling noise). The problems solved by the default solver only, and by best_of_n only,
+are listed. Hidden tests are run only on chosen answers and, for the oracle, on samples; nothing
 of them reaches a solver. Results are cached per problem in --out (resumable); a table, a PNG of
 pass@1 against budget, and ONE JSON object on the last line are printed.
 
@@ -239,15 +242,29 @@ async def main() -> dict[str, Any]:
 
         await asyncio.gather(*(cell(s, b) for s, b in jobs))
         grader = Grader(sandbox)
-        table = await _tabulate(problems, runs, args, grader)
+        solved: dict[tuple[str, int], set[str]] = {}
+        table = await _tabulate(problems, runs, args, grader, solved)
     wall = time.perf_counter() - started
-    return _report(table, problems, args, out, wall)
+    return _report(table, problems, args, out, wall, solved)
+
+
+def _calls_only(run: dict[str, Any], budget: int) -> tuple[list[dict[str, Any]], int]:
+    """`_prefix` with the programs made without a model call (token edits) left out: the same run's
+    answer had it made none, a paired measure of what the call-free programs add."""
+    entries, tokens = _prefix(run, budget)
+    return [e for e in entries if e["calls"]], tokens
 
 
 async def _tabulate(
-    problems: Sequence[CodeProblem], runs: dict[tuple[str, int], dict[str, dict[str, Any]]], args: Any, grader: Grader
+    problems: Sequence[CodeProblem],
+    runs: dict[tuple[str, int], dict[str, dict[str, Any]]],
+    args: Any,
+    grader: Grader,
+    solved: dict[tuple[str, int], set[str]],
 ) -> dict[str, dict[int, tuple[float, float]]]:
-    """solver -> budget -> (pass@1, tokens per problem); plus 'oracle' -> k -> (pass@k, 0)."""
+    """solver -> budget -> (pass@1, tokens per problem); plus 'oracle' -> k -> (pass@k, 0) and, for a
+    run with call-free programs, '<solver> -edits' (the same run without them). `solved` gets the
+    ids each (row, budget) solved."""
     table: dict[str, dict[int, tuple[float, float]]] = {}
     n = len(problems)
     samples = runs[("best_of_n", max(args.budgets))]
@@ -260,19 +277,23 @@ async def _tabulate(
             nodes.insert(0, nodes.pop(match[0]))
 
     async def score(pick: Any, key: str, budget: int, source: dict[str, dict[str, Any]]) -> None:
-        passed, tokens = 0, 0
+        ids, tokens = solved.setdefault((key, budget), set()), 0
         for problem in problems:
             entries, spent = pick(source[problem.id], budget)
-            passed += await grader.passed(problem, _choose(entries))
+            if await grader.passed(problem, _choose(entries)):
+                ids.add(problem.id)
             tokens += spent
-        table.setdefault(key, {})[budget] = (passed / n, tokens / n)
+        table.setdefault(key, {})[budget] = (len(ids) / n, tokens / n)
 
     for budget in args.budgets:
         await score(lambda run, b: _prefix(run, 1), "greedy", budget, greedy)
         await score(_best_of_n, "best_of_n", budget, samples)
         for solver in args.solvers:
             if solver in ANYTIME:
-                await score(_prefix, solver, budget, runs[(solver, max(args.budgets))])
+                run = runs[(solver, max(args.budgets))]
+                await score(_prefix, solver, budget, run)
+                if any(not e["calls"] for r in run.values() for e in r["nodes"]):
+                    await score(_calls_only, f"{solver} -edits", budget, run)
             elif solver == "mcts" and ("mcts", budget) in runs:
                 source = runs[("mcts", budget)]
                 await score(lambda run, b: (run["nodes"], run["tokens"]), "mcts", budget, source)
@@ -285,11 +306,16 @@ async def _tabulate(
 
 
 def _report(
-    table: dict[str, dict[int, tuple[float, float]]], problems: Sequence[CodeProblem], args: Any, out: Path, wall: float
+    table: dict[str, dict[int, tuple[float, float]]],
+    problems: Sequence[CodeProblem],
+    args: Any,
+    out: Path,
+    wall: float,
+    solved: dict[tuple[str, int], set[str]],
 ) -> dict[str, Any]:
     budgets = args.budgets
     n = len(problems)
-    head = f"{'solver':<13}" + "".join(f"{'@' + str(b):>9}" for b in budgets) + f"{'tokens@' + str(_mid(budgets)):>12}"
+    head = f"{'solver':<19}" + "".join(f"{'@' + str(b):>9}" for b in budgets) + f"{'tokens@' + str(_mid(budgets)):>12}"
     print(f"\npass@1 on the hidden tests ({n} problems), by budget of LLM calls per problem")
     print(head)
     print("-" * len(head))
@@ -298,10 +324,14 @@ def _report(
         mid = row.get(_mid(budgets))
         tokens = f"{mid[1]:>12.0f}" if mid and solver != "oracle" else f"{'':>12}"
         label = "oracle pass@k" if solver == "oracle" else solver
-        print(f"{label:<13}{cells}{tokens}")
-    plot = args.plot or out / "pass1_vs_budget.png"
-    _plot(table, budgets, plot, n)
+        print(f"{label:<19}{cells}{tokens}")
     at = 16 if 16 in budgets else _mid(budgets)
+    mine, theirs = solved.get((DEFAULT_SOLVER, at), set()), solved.get(("best_of_n", at), set())
+    if (DEFAULT_SOLVER, at) in solved:  # which problems differ: the noise in a table is a few of them
+        only = f"solved by {DEFAULT_SOLVER} only {sorted(mine - theirs)}; by best_of_n only {sorted(theirs - mine)}"
+        print(f"at {at}: {only}")
+    plot = args.plot or out / "pass1_vs_budget.png"
+    _plot({k: v for k, v in table.items() if not k.endswith(" -edits")}, budgets, plot, n)
     result: dict[str, Any] = {"problems": n, "budgets": budgets, "wall_s": round(wall, 1), "plot": str(plot)}
     for solver, row in table.items():
         if solver == "oracle":
