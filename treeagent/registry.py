@@ -265,7 +265,7 @@ DEFAULT_SOLVER = "test_guided"
 _SOLVER_KNOBS = "budget_calls, width (children per expansion), concurrency, seed, max_seconds"
 
 for _name, _summary in (
-    ("test_guided", "adaptive: token-level branches and samples, each call where tests say it pays, token edits free"),
+    ("test_guided", "adaptive: token branches and samples where the tests say they pay, one-token edits at no call"),
     ("pgtd", "PG-TD: MCTS over the program's tokens, rewards from the public tests"),
     ("greedy", "one sample at temperature 0"),
     ("best_of_n", "samples until one passes the public tests"),
