@@ -127,7 +127,7 @@ class AdaptiveSearch(Controller):
                 f"the branch and sample arms need a policy with continue_from(); {type(self.policy).__name__} has none"
             )
         if "revise" in arms and getattr(self.policy, "revise", True) is False:
-            # its revise pulls would make no program and no call: a search of revise pulls alone would spin
+            # its revise pulls would make no program: each would be a wasted pull (a stall)
             raise ValueError(
                 f"the revise arm needs a policy that revises; this {type(self.policy).__name__} "
                 "was made with revise=False"
@@ -184,16 +184,17 @@ class AdaptiveSearch(Controller):
             if not available:
                 break
             arm = ucb1(stats, available, self.arm_exploration)
-            child = await self._pull(arm, run, tree)
-            if child is None:  # the budget allowed no expansion
+            children = await self._pull(arm, run, tree)
+            if children is None:  # the budget allowed no expansion
                 break
             stats[arm].pulls += 1
             self.pulls.append(arm)
             since += bool(passers)
-            if child.failed:
+            if not children or children[0].failed:  # the policy failed, or proposed nothing
                 stalls += 1
                 continue
             stalls = 0
+            child = children[0]
             value = await run.evaluate(child)
             if self.scored is None and child.step is not None:
                 self.scored = bool(child.step.info.get("total"))
@@ -230,7 +231,9 @@ class AdaptiveSearch(Controller):
         problems where branches and revisions of failing programs found none)."""
         return not self.local_needs_signal or self.best_value > 0.0
 
-    async def _pull(self, arm: str, run: SearchRun, tree: TokenTree) -> Node | None:
+    async def _pull(self, arm: str, run: SearchRun, tree: TokenTree) -> list[Node] | None:
+        """The pull's new program (a list of at most one node; empty when the policy failed or
+        proposed nothing), or None when the budget allowed no expansion."""
         root = run.tree.root
         if arm == "revise":
             target = _revisable(run)
@@ -245,11 +248,7 @@ class AdaptiveSearch(Controller):
                 node, token, prior = point
                 prefix = tree.child(node, token, prior).text()
             children = await run.expand(root, 1, propose=self._rollout(prefix, temperature))
-        if children is None:
-            return None
-        if not children:  # the policy failed: the node it was asked at is marked failed
-            return target if arm == "revise" else root
-        return children[0]
+        return children
 
     async def _try_edits(self, run: SearchRun, rollout: Node, meta: dict[str, Any]) -> list[str | None]:
         """Run a failing rollout's likeliest one-token edits (no LLM call; see the module

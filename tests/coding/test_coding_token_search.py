@@ -5,6 +5,7 @@ earlier one's prefix, every completion is counted, and the greedy program is alw
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +123,16 @@ async def test_default_solver_writes_the_greedy_program_first_and_counts_every_c
 
 
 async def _solve_dev(
-    problem_id: str, budget: int, llm: LLMClient, sandbox: ProcessSandbox, tmp_path: Path, **knobs: Any
+    problem_id: str,
+    budget: int,
+    llm: LLMClient,
+    sandbox: ProcessSandbox,
+    tmp_path: Path,
+    then: Callable[[Controller], None] | None = None,
+    **knobs: Any,
 ) -> tuple[CodeSolution, AdaptiveSearch, Path]:
-    """The default solver on one dev-set problem (with `knobs` set on its controller): its
-    solution, its controller and its trace."""
+    """The default solver on one dev-set problem (with `knobs` set on its controller, then `then`
+    applied to it): its solution, its controller and its trace."""
     [problem] = [p for p in load_jsonl(DEVSET) if p.id == problem_id]
     trace = tmp_path / "default.trace.jsonl"
     holder: dict[str, Any] = {}
@@ -134,6 +141,8 @@ async def _solve_dev(
         for name, value in knobs.items():
             assert hasattr(controller, name), name
             setattr(controller, name, value)
+        if then is not None:
+            then(controller)
         holder["controller"] = controller
 
     solution = await asolve_code(problem, budget_calls=budget, llm=llm, sandbox=sandbox, trace=trace, on_start=start)
@@ -199,6 +208,29 @@ async def test_the_revise_arm_is_refused_with_a_policy_that_never_revises() -> N
         with pytest.raises(ValueError, match="revise arm needs a policy that revises"):
             AdaptiveSearch(CodePolicy(llm, revise=False), PassRateEvaluator(), arms=ARMS)
         assert AdaptiveSearch(CodePolicy(llm), PassRateEvaluator(), arms=ARMS).arms == ARMS
+
+
+async def test_a_pull_whose_policy_proposes_nothing_is_a_stall(
+    cassette_llm: MakeLLM, code_sandbox: ProcessSandbox, tmp_path: Path
+) -> None:
+    # Dev/4 with the revise arm switched on and a policy that proposes no revision (set after the
+    # constructor's check, as any policy that returns no proposal would): such a pull makes no
+    # program and no call, so it is a stall, never a program evaluated again.
+    def silent(controller: Controller) -> None:
+        controller.policy.revise = False  # type: ignore[attr-defined]
+
+    solution, controller, trace = await _solve_dev(
+        "Dev/4", 6, cassette_llm("nearmiss_default"), code_sandbox, tmp_path, then=silent, arms=ARMS
+    )
+    records = list(read_records(trace))
+    empty = [r for r in records if r["type"] == "expand" and r["node"] != 0]
+    assert empty and all(not r["proposals"] for r in empty), "no revision was asked for"
+    assert controller.pulls.count("revise") == len(empty)
+    valued = [r["node"] for r in records if r["type"] == "value"]
+    assert len(valued) == len(set(valued)), "a program was evaluated again for a pull that made none"
+    calls = [r for r in records if r["type"] == "llm"]
+    assert len(calls) == solution.result.stats.llm_calls <= 6
+    assert {r["tag"] for r in calls} == {"rollout"}
 
 
 async def test_the_default_solver_stops_at_the_first_public_pass(
